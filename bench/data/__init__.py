@@ -1,0 +1,6 @@
+"""Datasets: loading real collections, resolving them by name, and taking reproducible subsets."""
+from bench.data.dataset import Dataset, Document
+from bench.data.resolve import load_dataset
+from bench.data.subset import make_subset, parse_size
+
+__all__ = ["Dataset", "Document", "load_dataset", "make_subset", "parse_size"]

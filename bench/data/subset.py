@@ -1,0 +1,98 @@
+"""Reproducible corpus subsets: every judged document of the sampled queries + seeded random distractors.
+
+This is the protocol the seeds used for "MS MARCO 100k": retrieval over a smaller corpus is only
+meaningful if no relevant document was dropped, and comparable only if the same seed gives the
+same documents, which the subset fingerprint records.
+"""
+from __future__ import annotations
+
+import random
+import re
+
+from bench.data.dataset import Dataset
+from bench.errors import BenchError
+
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)([km]?)$", re.I)
+_UNITS = {"": 1, "k": 1_000, "m": 1_000_000}
+
+
+def parse_size(text: str | int | None) -> int | None:
+    """``10k`` -> 10000, ``1m`` -> 1000000, ``full`` / None -> None (the whole corpus)."""
+    if text is None:
+        return None
+    if isinstance(text, int):
+        return text
+    cleaned = text.strip().lower().replace("_", "").replace(",", "")
+    if cleaned in {"full", "all", ""}:
+        return None
+    match = _SIZE.match(cleaned)
+    if not match:
+        raise BenchError(f"corpus size '{text}' is not a size (use N, 10k, 100k, 1m or full)")
+    size = int(float(match.group(1)) * _UNITS[match.group(2)])
+    if size <= 0:
+        raise BenchError(f"corpus size '{text}' must be positive")
+    return size
+
+
+def make_subset(dataset: Dataset, *, corpus_size: int | None = None, n_queries: int | None = None, seed: int = 0) -> Dataset:
+    """Sample ``n_queries`` judged queries and a corpus of ``corpus_size`` docs that keeps all their judged docs."""
+    judged = dataset.judged_queries()
+    if not judged:
+        raise BenchError(f"dataset '{dataset.name}': no query has a relevant judgment")
+    rng = random.Random(seed)
+    if n_queries is not None:
+        if n_queries <= 0:
+            raise BenchError("--queries must be positive")
+        if n_queries > len(judged):
+            raise BenchError(f"--queries {n_queries} exceeds the {len(judged)} judged queries of '{dataset.name}'")
+        chosen = set(rng.sample(judged, n_queries))
+        query_ids = [qid for qid in judged if qid in chosen]
+    else:
+        query_ids = judged
+    qrels = {qid: dataset.qrels[qid] for qid in query_ids}
+
+    corpus = dataset.corpus
+    warnings = list(dataset.warnings)
+    subset_notes: dict = {}
+    if corpus_size is not None:
+        if corpus_size > len(dataset.corpus):
+            raise BenchError(
+                f"--corpus {corpus_size} exceeds the {len(dataset.corpus)} documents of '{dataset.name}' "
+                "(use a smaller size, 'full', or add distractors)"
+            )
+        keep = {doc_id for docs in qrels.values() for doc_id in docs if doc_id in dataset.corpus}
+        if len(keep) > corpus_size:
+            # Deep-judged collections (TREC DL: ~90 relevant passages per query) cannot keep every judged
+            # document in a small corpus. Keep a seeded sample and drop the judgments of the rest, so metrics
+            # describe ranking within the subset instead of counting unreachable documents as misses.
+            dropped_docs = len(keep) - corpus_size
+            keep = set(rng.sample(sorted(keep), corpus_size))
+            qrels = {qid: {d: g for d, g in docs.items() if d in keep} for qid, docs in qrels.items()}
+            qrels = {qid: docs for qid, docs in qrels.items() if any(g > 0 for g in docs.values())}
+            dropped_queries = len(query_ids) - len(qrels)
+            query_ids = [qid for qid in query_ids if qid in qrels]
+            warnings.append(
+                f"--corpus {corpus_size} cannot hold the {corpus_size + dropped_docs} judged documents of the sampled "
+                f"queries: kept a seeded sample, dropped {dropped_docs} judged documents and their judgments"
+                + (f" and {dropped_queries} queries left without a relevant document" if dropped_queries else "")
+            )
+            subset_notes["judged_docs_dropped"] = dropped_docs
+        others = [doc_id for doc_id in dataset.corpus if doc_id not in keep]
+        keep.update(rng.sample(others, corpus_size - len(keep)))
+        corpus = {doc_id: doc for doc_id, doc in dataset.corpus.items() if doc_id in keep}
+
+    return Dataset(
+        name=dataset.name,
+        corpus=corpus,
+        queries={qid: dataset.queries[qid] for qid in query_ids},
+        qrels=qrels,
+        source=dataset.source,
+        split=dataset.split,
+        subset={
+            "corpus": "full" if corpus_size is None else corpus_size,
+            "queries": "all" if n_queries is None else n_queries,
+            "seed": seed,
+            **subset_notes,
+        },
+        warnings=warnings,
+    )

@@ -1,0 +1,82 @@
+"""Result files: one JSON per (dataset subset, method), a TREC run file beside it, loaded back as a DataFrame.
+
+The JSON keeps everything needed to judge a number later (config, subset fingerprint, per-query
+metrics, latency distribution, hardware, versions, commit); writes are atomic.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Iterable
+
+from bench import atomic
+from bench.errors import BenchError
+
+SCHEMA_VERSION = 1
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=+-]+", "_", text).strip("_") or "method"
+
+
+def subset_tag(dataset_info: dict) -> str:
+    subset = dataset_info.get("subset") or {}
+    corpus = subset.get("corpus", "full")
+    queries = subset.get("queries", "all")
+    if corpus == "full" and queries == "all":
+        return f"full-{dataset_info['fingerprint'][:8]}"
+    return f"{corpus}docs-{queries}q-seed{subset.get('seed', 0)}-{dataset_info['fingerprint'][:8]}"
+
+
+def group_dir(out_dir: Path, dataset_info: dict) -> Path:
+    return Path(out_dir) / slug(dataset_info["name"]) / subset_tag(dataset_info)
+
+
+def write_result(out_dir: Path, result: dict, run: dict[str, list[tuple[str, float]]]) -> Path:
+    folder = group_dir(out_dir, result["dataset"])
+    name = slug(result["method"])
+    lines = []
+    tag = name[:40]
+    for query_id, hits in run.items():
+        for rank, (doc_id, score) in enumerate(hits, start=1):
+            lines.append(f"{query_id} Q0 {doc_id} {rank} {score:.6f} {tag}\n")
+    atomic.write_text(folder / f"{name}.trec", "".join(lines))
+    path = folder / f"{name}.json"
+    atomic.write_text(path, json.dumps(result, indent=1, sort_keys=False) + "\n")
+    return path
+
+
+def read_result(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BenchError(f"{path}: not a bench result ({exc})") from None
+    if not isinstance(data, dict) or "metrics" not in data or "dataset" not in data:
+        raise BenchError(f"{path}: not a bench result (no 'metrics'/'dataset')")
+    return data
+
+
+def load_results(paths: Iterable[str | Path]):
+    """Results as a pandas DataFrame: one row per result, metrics and latency percentiles as columns."""
+    import pandas as pd
+
+    rows = []
+    for path in paths:
+        for file in sorted(Path(path).rglob("*.json")) if Path(path).is_dir() else [Path(path)]:
+            result = read_result(file)
+            row = {
+                "method": result["method"],
+                "dataset": result["dataset"]["name"],
+                "fingerprint": result["dataset"]["fingerprint"],
+                "n_docs": result["dataset"]["n_docs"],
+                "n_queries": result["dataset"]["n_queries"],
+                **result["metrics"],
+                **{f"latency_{key}_ms": value for key, value in result.get("latency_ms", {}).items() if key != "n"},
+                "qps": result.get("qps"),
+                "build_seconds": result.get("build", {}).get("seconds"),
+                "index_bytes": result.get("build", {}).get("index_bytes"),
+                "path": str(file),
+            }
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,151 @@
+"""Run methods over one dataset subset: index, batch quality run, per-query latency run, results.
+
+Data flows one way (dataset -> retriever.index -> retriever.search -> evaluate/measure -> result),
+and every number in a result comes from the code path a user would run.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench import environment
+from bench.data.dataset import Dataset
+from bench.latency import measure_latency, summarize
+from bench.measures import DEFAULT_MEASURES, evaluate
+from bench.paths import cache_dir
+from bench.results import SCHEMA_VERSION, write_result
+from retrievers import Context, Hits, registry
+from retrievers.spec import MethodSpec, parse_spec
+
+QUALITY_CHUNK = 1000
+
+
+@dataclass
+class RunSettings:
+    k: int = 1000
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    device: str = "cpu"
+    batch_size: int = 64
+    warmup: int = 5
+    latency_queries: int | None = None
+    measure_latency: bool = True
+    measures: tuple[str, ...] = DEFAULT_MEASURES
+    out_dir: Path | None = Path("runs")
+
+
+def drop_self_hits(run: dict[str, Hits], k: int) -> dict[str, Hits]:
+    """BEIR's convention: a document whose id equals the query id is never a valid answer."""
+    return {qid: [hit for hit in hits if hit[0] != qid][:k] for qid, hits in run.items()}
+
+
+def make_progress(console=None) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=True,
+    )
+
+
+def run_method(
+    dataset: Dataset, spec: MethodSpec | str, settings: RunSettings, progress: Progress | None = None
+) -> tuple[dict, dict[str, Hits]]:
+    spec = parse_spec(spec) if isinstance(spec, str) else spec
+    context = Context(
+        cache_dir=cache_dir(), threads=settings.threads, device=settings.device,
+        batch_size=settings.batch_size, progress=progress,
+    )
+    retriever = registry.build(spec, context)
+    try:
+        started = time.perf_counter()
+        retriever.index(dataset)
+        retriever.synchronize()
+        build_wall = time.perf_counter() - started
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        index_bytes = retriever.index_bytes()
+
+        run, batch_seconds = _quality_run(retriever, dataset, settings.k, progress, str(spec))
+        aggregate, per_query = evaluate(run, dataset.qrels, settings.measures)
+
+        latency_ms = {}
+        if settings.measure_latency:
+            latency_ms = summarize(_latency_run(retriever, dataset, settings, progress, str(spec)))
+        stats = dict(context.stats)
+    finally:
+        retriever.close()
+
+    result = {
+        "schema": SCHEMA_VERSION,
+        "method": str(spec),
+        "method_name": spec.name,
+        "params": dict(retriever.config),
+        "dataset": dataset.describe(),
+        "config": {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(settings).items()},
+        "metrics": aggregate,
+        "per_query": per_query,
+        "latency_ms": latency_ms,
+        "qps": len(dataset.queries) / batch_seconds if batch_seconds > 0 else None,
+        "batch_seconds": batch_seconds,
+        "build": {
+            "seconds": stats.pop("build_seconds", build_wall),
+            "wall_seconds": build_wall,
+            "index_bytes": index_bytes,
+            "peak_rss_mb": peak_rss_mb,
+            "reused": stats.pop("reused", False),
+        },
+        "stats": stats,
+        "warnings": list(dataset.warnings),
+        "hardware": environment.hardware(),
+        "versions": environment.versions(),
+        "git_commit": environment.git_commit(),
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    return result, run
+
+
+def _quality_run(retriever, dataset: Dataset, k: int, progress, label: str) -> tuple[dict[str, Hits], float]:
+    query_ids = list(dataset.queries)
+    task = progress.add_task(f"{label}: search", total=len(query_ids)) if progress else None
+    raw: dict[str, Hits] = {}
+    seconds = 0.0
+    for start in range(0, len(query_ids), QUALITY_CHUNK):
+        chunk = {qid: dataset.queries[qid] for qid in query_ids[start : start + QUALITY_CHUNK]}
+        began = time.perf_counter()
+        raw.update(retriever.search(chunk, k + 1))
+        retriever.synchronize()
+        seconds += time.perf_counter() - began
+        if progress:
+            progress.advance(task, len(chunk))
+    if progress:
+        progress.remove_task(task)
+    return drop_self_hits(raw, k), seconds
+
+
+def _latency_run(retriever, dataset: Dataset, settings: RunSettings, progress, label: str):
+    items = list(dataset.queries.items())
+    if settings.latency_queries is not None:
+        items = items[: settings.latency_queries]
+    task = progress.add_task(f"{label}: latency", total=len(items)) if progress else None
+    advance: Callable[[], None] | None = (lambda: progress.advance(task)) if progress else None
+    timings = measure_latency(retriever, dict(items), settings.k + 1, warmup=settings.warmup, on_query=advance)
+    if progress:
+        progress.remove_task(task)
+    return timings
+
+
+def run_methods(
+    dataset: Dataset, specs: list[MethodSpec | str], settings: RunSettings, progress: Progress | None = None
+) -> list[dict]:
+    """Run each method, writing its result as soon as it is complete (a later failure keeps earlier ones)."""
+    results = []
+    for spec in specs:
+        result, run = run_method(dataset, spec, settings, progress)
+        if settings.out_dir is not None:
+            result["path"] = str(write_result(settings.out_dir, result, run))
+        results.append(result)
+    return results

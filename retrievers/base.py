@@ -1,0 +1,70 @@
+"""The one interface every retrieval method implements (ann-benchmarks' "tiny algorithm interface").
+
+A method is a class with declared parameters, ``index(corpus)`` and ``search(queries, k)``.
+The runner owns timing, evaluation and output; a retriever only retrieves. Per-query latency is
+measured through ``search`` with one query, so there is no separate "fast path" to keep honest.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Mapping
+
+from bench.data.dataset import Dataset
+
+Hits = list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared method parameter: ``bm25:k1=1.2`` is parsed with ``kind`` and checked by ``choices``."""
+
+    kind: type
+    default: Any
+    help: str
+    choices: tuple | None = None
+
+
+@dataclass
+class Context:
+    """What the runner hands a retriever: where to cache, how many threads, which device."""
+
+    cache_dir: Path
+    threads: int = 1
+    device: str = "cpu"
+    batch_size: int = 64
+    progress: Callable[..., Any] | None = None
+    stats: dict = field(default_factory=dict)
+
+
+class Retriever(ABC):
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    params: ClassVar[Mapping[str, Param]] = {}
+
+    def __init__(self, context: Context, **values: Any) -> None:
+        self.context = context
+        self.config = {key: param.default for key, param in self.params.items()} | values
+
+    @abstractmethod
+    def index(self, dataset: Dataset) -> None:
+        """Build whatever ``search`` needs over ``dataset.corpus`` (may reuse a content-keyed cache)."""
+
+    @abstractmethod
+    def search(self, queries: Mapping[str, str], k: int) -> dict[str, Hits]:
+        """Top-``k`` ``(doc_id, score)`` per query id, best first."""
+
+    def index_bytes(self) -> int:
+        """Size of the built index on disk or in memory, for the leaderboard's "index MB"."""
+        return 0
+
+    def synchronize(self) -> None:
+        """Wait for queued device work (CUDA) so a timer around ``search`` sees all of it."""
+
+    def close(self) -> None:
+        """Release files, threads or device memory."""
+
+
+def directory_bytes(path: Path) -> int:
+    return sum(item.stat().st_size for item in Path(path).rglob("*") if item.is_file())
