@@ -1,0 +1,93 @@
+"""Shared fixtures: real data from ../shared, an isolated cache, and tiny hand-made datasets."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("BENCH_DATA_DIR", str(REPO.parent / "shared" / "datasets"))
+os.environ.setdefault("BENCH_MODEL_DIR", str(REPO.parent / "shared" / "models"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """Indexes and embeddings built by the tests never touch the user's ~/.cache/bench."""
+    cache = tmp_path_factory.mktemp("bench-cache")
+    os.environ["BENCH_CACHE_DIR"] = str(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = Path(os.environ["BENCH_DATA_DIR"])
+    if not (path / "scifact").is_dir():
+        pytest.fail(f"real datasets expected in {path} (set BENCH_DATA_DIR)")
+    return path
+
+
+def write_beir(folder: Path, docs: list[dict] | str, queries: list[dict] | str, qrels: list[tuple] | str, *, gz: bool = False) -> Path:
+    """Write a BEIR-layout folder; strings are written verbatim so tests can plant broken lines."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "qrels").mkdir(exist_ok=True)
+
+    def lines(items):
+        return items if isinstance(items, str) else "".join(json.dumps(item) + "\n" for item in items)
+
+    corpus_text = lines(docs)
+    if gz:
+        with gzip.open(folder / "corpus.jsonl.gz", "wt", encoding="utf-8") as handle:
+            handle.write(corpus_text)
+    else:
+        (folder / "corpus.jsonl").write_text(corpus_text, encoding="utf-8")
+    (folder / "queries.jsonl").write_text(lines(queries), encoding="utf-8")
+    qrels_text = qrels if isinstance(qrels, str) else "query-id\tcorpus-id\tscore\n" + "".join(
+        f"{q}\t{d}\t{g}\n" for q, d, g in qrels
+    )
+    (folder / "qrels" / "test.tsv").write_text(qrels_text, encoding="utf-8")
+    return folder
+
+
+TOY_DOCS = [
+    {"_id": "d1", "title": "Solar power", "text": "Photovoltaic panels convert sunlight into electricity."},
+    {"_id": "d2", "title": "Wind power", "text": "Wind turbines turn moving air into electricity."},
+    {"_id": "d3", "title": "Baking bread", "text": "Yeast makes dough rise before baking in an oven."},
+    {"_id": "d4", "title": "Sourdough", "text": "A sourdough starter ferments flour and water."},
+    {"_id": "d5", "title": "Coffee", "text": "Espresso is brewed by forcing hot water through ground coffee."},
+    {"_id": "q2", "title": "Self", "text": "wind turbines electricity identical id to a query"},
+]
+TOY_QUERIES = [
+    {"_id": "q1", "text": "how do solar panels make electricity"},
+    {"_id": "q2", "text": "wind turbines electricity"},
+    {"_id": "q3", "text": "sourdough starter flour"},
+]
+TOY_QRELS = [("q1", "d1", 1), ("q2", "d2", 2), ("q3", "d4", 1), ("q3", "d3", 0)]
+
+
+@pytest.fixture
+def toy_dataset(tmp_path) -> Path:
+    return write_beir(tmp_path / "toy", TOY_DOCS, TOY_QUERIES, TOY_QRELS)
+
+
+@pytest.fixture
+def run_cli(monkeypatch, capfd):
+    """Run ``bench ...`` in-process (the JVM starts once per test session) and capture exit code and output."""
+    from bench.cli import main
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["bench", *args])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capfd.readouterr()
+        return code, out, err
+
+    return invoke
