@@ -72,6 +72,8 @@ def cli() -> None:
               help="Folder holding datasets by name; searched before $BENCH_DATA_DIR and ~/.cache/bench.")
 @click.option("--k", "k", type=int, default=1000, show_default=True, help="Depth of each ranking (R@1000 needs 1000).")
 @click.option("--threads", type=int, default=None, help="Threads for indexing and batch search (default: all cores).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N] for dense methods and faiss.")
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Texts per encoder batch for dense methods.")
 @click.option("--latency-queries", type=int, default=None,
               help="Time at most this many queries one at a time (default: all sampled queries).")
 @click.option("--warmup", type=int, default=5, show_default=True, help="Untimed queries before the latency run.")
@@ -81,7 +83,7 @@ def cli() -> None:
 @click.option("--out", type=click.Path(file_okay=False), default="runs", show_default=True,
               help="Where result JSON, TREC run files and leaderboard.md go (<out>/<dataset>/<subset>/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout (everything else goes to stderr).")
-def run(dataset, methods, corpus, queries, seed, split, data_dir, k, threads, latency_queries, warmup, no_latency,
+def run(dataset, methods, corpus, queries, seed, split, data_dir, k, threads, device, batch_size, latency_queries, warmup, no_latency,
         measures, out, as_json) -> None:
     """Run methods on a dataset subset and print a leaderboard.
 
@@ -109,7 +111,7 @@ def run(dataset, methods, corpus, queries, seed, split, data_dir, k, threads, la
     size = parse_size(corpus)
     settings = RunSettings(
         k=k, warmup=warmup, latency_queries=latency_queries, measure_latency=not no_latency,
-        measures=measure_names, out_dir=Path(out),
+        measures=measure_names, out_dir=Path(out), device=device, batch_size=batch_size,
     )
     if threads:
         settings.threads = threads
@@ -179,6 +181,100 @@ def methods() -> None:
         params = "\n".join(f"{key}={param.default!r}: {param.help}" for key, param in cls.params.items())
         table.add_row(name, params or "–", cls.description)
     out_console().print(table)
+
+
+@cli.command()
+@click.option("--model", required=True, help="Model hub id or folder. Example: --model sentence-transformers/all-MiniLM-L6-v2")
+@click.option("--kind", type=click.Choice(["biencoder", "bert"]), default="biencoder", show_default=True,
+              help="biencoder reads pooling/normalisation from the checkpoint; bert is a plain encoder with mean pooling.")
+@click.option("--params", default="", help="Extra method parameters. Example: --params 'doc_prefix=passage: ,max_length=256'")
+@click.option("--dataset", "-d", default="scifact", show_default=True, help="Dataset name or folder.")
+@click.option("--corpus", default="full", show_default=True, help="Corpus size, as for `bench run`.")
+@click.option("--queries", type=int, default=None, help="Queries sampled for the subset, as for `bench run`.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--threads", type=int, default=None, help="Torch threads (default: all cores).")
+def encode(model, kind, params, dataset, corpus, queries, seed, data_dir, device, batch_size, threads) -> None:
+    """Encode a corpus into the embedding cache ahead of a run (resumable; a warm cache encodes nothing).
+
+    \b
+    Examples:
+      bench encode --model sentence-transformers/all-MiniLM-L6-v2 --dataset scifact
+      bench encode --model models/ft-scifact --dataset msmarco-dl19 --device cuda --batch-size 256
+    """
+    from bench.data import load_dataset, make_subset, parse_size
+    from bench.paths import cache_dir
+    from bench.runner import make_progress
+    from retrievers import Context, build, validate
+
+    spec = validate(f"{kind}:model={model}" + (f",{params}" if params else ""))
+    data = make_subset(load_dataset(dataset, data_dir=data_dir), corpus_size=parse_size(corpus), n_queries=queries, seed=seed)
+    context = Context(cache_dir=cache_dir(), threads=threads or os.cpu_count() or 1, device=device, batch_size=batch_size)
+    retriever = build(spec, context)
+    with make_progress(err_console) as progress:
+        context.progress = progress
+        retriever.corpus_vectors(data)
+    stats = context.stats["embeddings"]
+    rate = f", {stats['docs_per_second']:.1f} docs/s" if stats.get("docs_per_second") else ""
+    out_console().print(
+        f"{data.name}: {len(data.corpus):,} docs, encoded {stats['encoded_docs']:,}{rate}; cache key {stats['key']}",
+        highlight=False,
+    )
+
+
+@cli.group()
+def cache() -> None:
+    """Show or free the bench cache (embeddings, indexes) under $BENCH_CACHE_DIR or ~/.cache/bench."""
+
+
+@cache.command("ls")
+def cache_ls() -> None:
+    """List cached embeddings and indexes with their sizes.
+
+    \b
+    Example:
+      bench cache ls
+    """
+    from rich.table import Table
+
+    from bench.embedding_cache import list_entries
+    from bench.paths import cache_dir
+
+    table = Table(title=f"bench cache: {cache_dir()}")
+    for column in ("kind", "key", "what", "MB"):
+        table.add_column(column, justify="right" if column == "MB" else "left", overflow="fold")
+    for entry in list_entries(cache_dir()):
+        table.add_row(entry["kind"], entry["key"], entry["what"], f"{entry['bytes'] / 2**20:.1f}")
+    out_console().print(table)
+
+
+@cache.command("rm")
+@click.argument("keys", nargs=-1)
+@click.option("--all", "remove_all", is_flag=True, help="Remove every cached embedding and index.")
+def cache_rm(keys, remove_all) -> None:
+    """Remove cache entries by key (as `bench cache ls` shows them), or everything with --all.
+
+    \b
+    Examples:
+      bench cache rm 3f2a9c0d1e...
+      bench cache rm --all
+    """
+    from bench.embedding_cache import list_entries, remove_entry
+    from bench.paths import cache_dir
+
+    entries = list_entries(cache_dir())
+    if not keys and not remove_all:
+        raise BenchError("name cache keys to remove (see `bench cache ls`) or pass --all")
+    chosen = entries if remove_all else [e for e in entries if e["key"] in keys]
+    unknown = set(keys) - {e["key"] for e in entries}
+    if unknown:
+        raise BenchError(f"no cache entry '{sorted(unknown)[0]}' (see `bench cache ls`)")
+    for entry in chosen:
+        remove_entry(entry["path"])
+    freed = sum(e["bytes"] for e in chosen) / 2**20
+    out_console().print(f"removed {len(chosen)} entries, {freed:.1f} MB")
 
 
 def main() -> None:

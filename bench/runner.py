@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench import environment
@@ -31,7 +32,7 @@ QUALITY_CHUNK = 1000
 class RunSettings:
     k: int = 1000
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
-    device: str = "cpu"
+    device: str = "auto"
     batch_size: int = 64
     warmup: int = 5
     latency_queries: int | None = None
@@ -72,9 +73,10 @@ def run_method(
         run, batch_seconds = _quality_run(retriever, dataset, settings.k, progress, str(spec))
         aggregate, per_query = evaluate(run, dataset.qrels, settings.measures)
 
-        latency_ms = {}
+        latency_ms, breakdown_ms = {}, {}
         if settings.measure_latency:
             latency_ms = summarize(_latency_run(retriever, dataset, settings, progress, str(spec)))
+            breakdown_ms = {part: summarize(np.asarray(values)) for part, values in retriever.breakdown.items()}
         stats = dict(context.stats)
     finally:
         retriever.close()
@@ -89,6 +91,7 @@ def run_method(
         "metrics": aggregate,
         "per_query": per_query,
         "latency_ms": latency_ms,
+        "latency_breakdown_ms": breakdown_ms,
         "qps": len(dataset.queries) / batch_seconds if batch_seconds > 0 else None,
         "batch_seconds": batch_seconds,
         "build": {

@@ -46,6 +46,11 @@ class Retriever(ABC):
     def __init__(self, context: Context, **values: Any) -> None:
         self.context = context
         self.config = {key: param.default for key, param in self.params.items()} | values
+        # Milliseconds per part of a search call (e.g. "encode", "search"), for the latency split.
+        self.breakdown: dict[str, list[float]] = {}
+
+    def record(self, part: str, milliseconds: float) -> None:
+        self.breakdown.setdefault(part, []).append(milliseconds)
 
     @abstractmethod
     def index(self, dataset: Dataset) -> None:

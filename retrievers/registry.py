@@ -11,6 +11,8 @@ from retrievers.spec import MethodSpec, parse_spec, resolve_params
 REGISTRY: dict[str, str] = {
     "tfidf": "retrievers.tfidf:TfidfRetriever",
     "bm25": "retrievers.bm25:BM25Retriever",
+    "bert": "retrievers.dense:BertRetriever",
+    "biencoder": "retrievers.dense:BiencoderRetriever",
 }
 
 

@@ -1,0 +1,135 @@
+"""The one text encoder every dense method uses (bert, biencoder, and the binary/IVF variants).
+
+Throughput comes from three things: tokenising once and batching texts of similar length (less
+padding), ``torch.inference_mode``, and half precision on CUDA. Pooling is applied here so that a
+plain Hugging Face encoder and a sentence-transformers checkpoint give the same kind of vector.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from bench.errors import BenchError
+from bench.models import missing_model_error, model_identity, resolve_model
+
+POOLINGS = ("mean", "cls", "max")
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise BenchError(f"--device {device} requested but CUDA is not available (torch {torch.__version__}); use --device cpu")
+    if device not in ("cpu",) and not device.startswith("cuda"):
+        raise BenchError(f"--device must be auto, cpu or cuda[:N], not '{device}'")
+    return device
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    model: str
+    pooling: str = "mean"
+    normalize: bool = False
+    max_length: int = 512
+    query_prefix: str = ""
+    doc_prefix: str = ""
+
+
+class Encoder:
+    def __init__(self, config: EncoderConfig, *, device: str = "auto", batch_size: int = 64, threads: int | None = None) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+
+        if config.pooling not in POOLINGS:
+            raise BenchError(f"pooling '{config.pooling}' is not one of {', '.join(POOLINGS)}")
+        self.config = config
+        self.device = resolve_device(device)
+        self.batch_size = batch_size
+        if threads:
+            torch.set_num_threads(threads)
+        self.resolved = resolve_model(config.model)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.resolved)
+            model = AutoModel.from_pretrained(self.resolved)
+        except (OSError, ValueError) as exc:
+            raise missing_model_error(config.model, exc) from None
+        if self.device.startswith("cuda"):
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            model = model.to(self.device, dtype=dtype)
+        self.model = model.eval()
+        model_max = getattr(self.model.config, "max_position_embeddings", config.max_length)
+        self.max_length = min(config.max_length, model_max)
+        self.dim = int(self.model.config.hidden_size)
+        self._identity: str | None = None
+
+    @property
+    def identity(self) -> dict:
+        """Everything that changes the vectors: the cache key of an embedding file is built from it."""
+        if self._identity is None:
+            self._identity = model_identity(self.resolved)
+        return {
+            "model": self._identity,
+            "pooling": self.config.pooling,
+            "normalize": self.config.normalize,
+            "max_length": self.max_length,
+        }
+
+    def synchronize(self) -> None:
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize()
+
+    def encode(self, texts: list[str], *, prefix: str = "", on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """float32 vectors, one row per text, in input order."""
+        import torch
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        encoded = self.tokenizer(
+            [prefix + text for text in texts], truncation=True, max_length=self.max_length, padding=False,
+            return_attention_mask=False, return_token_type_ids=False,
+        )["input_ids"]
+        order = np.argsort([-len(ids) for ids in encoded], kind="stable")
+        output = np.empty((len(texts), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in rows]}, return_tensors="pt")
+                batch = {key: value.to(self.device) for key, value in batch.items()}
+                hidden = self.model(**batch).last_hidden_state
+                pooled = pool(hidden, batch["attention_mask"], self.config.pooling)
+                if self.config.normalize:
+                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                output[rows] = pooled.float().cpu().numpy()
+                if on_batch:
+                    on_batch(len(rows))
+        return output
+
+
+def pool(hidden, mask, pooling: str):
+    import torch
+
+    if pooling == "cls":
+        return hidden[:, 0]
+    expanded = mask.unsqueeze(-1).to(hidden.dtype)
+    if pooling == "max":
+        return hidden.masked_fill(expanded == 0, torch.finfo(hidden.dtype).min).max(dim=1).values
+    return (hidden * expanded).sum(dim=1) / expanded.sum(dim=1).clamp(min=1e-9)
+
+
+def timed(function: Callable[[], np.ndarray], synchronize: Callable[[], None]) -> tuple[np.ndarray, float]:
+    """Run ``function`` and return its value and wall milliseconds, device work included."""
+    started = time.perf_counter_ns()
+    value = function()
+    synchronize()
+    return value, (time.perf_counter_ns() - started) / 1e6

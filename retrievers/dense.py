@@ -1,0 +1,154 @@
+"""Dense retrieval: one encoder, one embedding cache, exact inner-product search with faiss.
+
+``DenseRetriever`` owns everything the dense family shares (model resolution, the encoder, cached
+corpus vectors, query encoding, the encode/search latency split). Subclasses only choose defaults
+(``bert``: a plain encoder; ``biencoder``: a sentence-transformers checkpoint) or, later, a different
+faiss index over the same vectors.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from bench.data.dataset import Dataset
+from bench.embedding_cache import corpus_embeddings
+from bench.encoder import POOLINGS, Encoder, EncoderConfig, timed
+from bench.models import resolve_model, sentence_transformers_config
+from retrievers.base import Hits, Param, Retriever
+
+QUERY_BATCH = 1024
+
+_SHARED_PARAMS = {
+    "query_prefix": Param(str, "", "text put before every query (E5 style: 'query: ')"),
+    "doc_prefix": Param(str, "", "text put before every document (E5 style: 'passage: ')"),
+    "similarity": Param(str, "cos", "cos (L2-normalise both sides) or dot (raw inner product)", ("cos", "dot")),
+}
+
+
+class DenseRetriever(Retriever):
+    """Exact search (faiss ``IndexFlatIP``) over cached corpus embeddings."""
+
+    name = "dense"
+    default_model = ""
+
+    def encoder_config(self) -> EncoderConfig:
+        return EncoderConfig(
+            model=self.config["model"], pooling=self.config["pooling"], normalize=self.config["normalize"],
+            max_length=self.config["max_length"], query_prefix=self.config["query_prefix"],
+            doc_prefix=self.config["doc_prefix"],
+        )
+
+    def load_encoder(self) -> Encoder:
+        if getattr(self, "encoder", None) is None:
+            self.encoder = Encoder(
+                self.encoder_config(), device=self.context.device, batch_size=self.context.batch_size,
+                threads=self.context.threads,
+            )
+        return self.encoder
+
+    def corpus_vectors(self, dataset: Dataset) -> np.ndarray:
+        """Cached float32 corpus embeddings, normalised for cosine similarity when asked."""
+        encoder = self.load_encoder()
+        vectors, stats = corpus_embeddings(
+            encoder, dataset, self.context.cache_dir, doc_prefix=self.config["doc_prefix"],
+            progress=self.context.progress, label=f"{self.name} encode",
+        )
+        self.context.stats["embeddings"] = stats
+        return self._prepare(np.asarray(vectors, dtype=np.float32))
+
+    def _prepare(self, vectors: np.ndarray) -> np.ndarray:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self.config["similarity"] == "cos":
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.maximum(norms, 1e-12)
+        return vectors
+
+    def query_vectors(self, texts: list[str]) -> np.ndarray:
+        vectors, ms = timed(lambda: self.encoder.encode(texts, prefix=self.config["query_prefix"]), self.encoder.synchronize)
+        self.record("encode", ms)
+        return self._prepare(vectors)
+
+    # -- index structure: exact inner product; subclasses (binary, IVF) replace these two methods --
+    def build_index(self, vectors: np.ndarray) -> None:
+        import faiss
+
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        self.faiss_index = to_device(index, self.encoder.device)
+
+    def search_vectors(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.faiss_index.search(vectors, min(k, self.n_docs))
+
+    def index(self, dataset: Dataset) -> None:
+        self.doc_ids = list(dataset.corpus)
+        self.n_docs = len(self.doc_ids)
+        vectors = self.corpus_vectors(dataset)
+        self.dim = vectors.shape[1]
+        self.build_index(vectors)
+
+    def search(self, queries: Mapping[str, str], k: int) -> dict[str, Hits]:
+        query_ids = list(queries)
+        results: dict[str, Hits] = {}
+        for start in range(0, len(query_ids), QUERY_BATCH):
+            chunk = query_ids[start : start + QUERY_BATCH]
+            vectors = self.query_vectors([queries[q] for q in chunk])
+            (scores, positions), ms = timed(lambda: self.search_vectors(vectors, k), self.synchronize)
+            self.record("search", ms)
+            for row, query_id in enumerate(chunk):
+                results[query_id] = [
+                    (self.doc_ids[p], float(s)) for p, s in zip(positions[row], scores[row]) if p >= 0
+                ]
+        return results
+
+    def index_bytes(self) -> int:
+        return self.n_docs * self.dim * 4
+
+    def synchronize(self) -> None:
+        encoder = getattr(self, "encoder", None)
+        if encoder is not None:
+            encoder.synchronize()
+
+
+def to_device(index, device: str):
+    """Move a faiss index to the GPU when running on CUDA and faiss-gpu is installed; otherwise keep it."""
+    import faiss
+
+    if device.startswith("cuda") and hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
+        gpu = int(device.split(":")[1]) if ":" in device else 0
+        return faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), gpu, index)
+    return index
+
+
+class BertRetriever(DenseRetriever):
+    name = "bert"
+    description = "plain Hugging Face encoder (AutoModel), pooled, no retrieval training: the 'base BERT' row"
+    params = {
+        "model": Param(str, "bert-base-uncased", "hub id or local folder of any AutoModel encoder"),
+        "pooling": Param(str, "mean", "mean, cls or max over the last hidden states", POOLINGS),
+        "normalize": Param(bool, False, "L2-normalise embeddings before caching"),
+        "max_length": Param(int, 512, "truncate texts to this many tokens"),
+        **_SHARED_PARAMS,
+    }
+
+
+class BiencoderRetriever(DenseRetriever):
+    name = "biencoder"
+    description = "sentence-transformers style bi-encoder (pooling and normalisation read from the checkpoint)"
+    params = {
+        "model": Param(str, "sentence-transformers/all-MiniLM-L6-v2", "hub id or local folder (e.g. from bench train)"),
+        "pooling": Param(str, "auto", "auto (the checkpoint's), mean, cls or max", ("auto", *POOLINGS)),
+        "normalize": Param(str, "auto", "auto (the checkpoint's Normalize module), true or false", ("auto", "true", "false")),
+        "max_length": Param(int, 0, "truncate to this many tokens (0: the checkpoint's max_seq_length, else 512)"),
+        **_SHARED_PARAMS,
+    }
+
+    def encoder_config(self) -> EncoderConfig:
+        declared = sentence_transformers_config(resolve_model(self.config["model"]))
+        pooling = declared.get("pooling", "mean") if self.config["pooling"] == "auto" else self.config["pooling"]
+        normalize = declared.get("normalize", False) if self.config["normalize"] == "auto" else self.config["normalize"] == "true"
+        max_length = self.config["max_length"] or declared.get("max_length") or 512
+        return EncoderConfig(
+            model=self.config["model"], pooling=pooling, normalize=normalize, max_length=max_length,
+            query_prefix=self.config["query_prefix"], doc_prefix=self.config["doc_prefix"],
+        )

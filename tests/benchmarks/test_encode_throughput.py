@@ -1,0 +1,62 @@
+"""Corpus encoding throughput: bench's encoder vs sentence-transformers ``encode``.
+
+Same model (all-MiniLM-L6-v2 from $BENCH_MODEL_DIR), same texts, same batch size, same threads,
+measured alternately in one process. Run: ``pytest tests/benchmarks --benchmark-only -s``.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.data import load_dataset, make_subset
+from bench.encoder import Encoder, EncoderConfig
+from bench.environment import hardware, hardware_line
+from bench.models import sentence_transformers_config
+
+DOCS = int(os.environ.get("BENCH_ENCODE_DOCS", "512"))
+BATCH = 32
+ROUNDS = 3
+
+
+def test_encode_docs_per_second_ratio(benchmark, shared_data):
+    from sentence_transformers import SentenceTransformer
+
+    model_dir = Path(os.environ["BENCH_MODEL_DIR"]) / "sentence-transformers__all-MiniLM-L6-v2"
+    threads = os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    data = make_subset(load_dataset("scifact"), corpus_size=DOCS, n_queries=10, seed=0)
+    texts = [doc.flat() for doc in data.corpus.values()]
+    declared = sentence_transformers_config(str(model_dir))
+    ours = Encoder(
+        EncoderConfig(str(model_dir), pooling=declared["pooling"], normalize=declared["normalize"],
+                      max_length=declared["max_length"]),
+        device="cpu", batch_size=BATCH, threads=threads,
+    )
+    reference = SentenceTransformer(str(model_dir), device="cpu")
+
+    def run_ours() -> float:
+        began = time.perf_counter()
+        ours.encode(texts)
+        return time.perf_counter() - began
+
+    def run_reference() -> float:
+        began = time.perf_counter()
+        reference.encode(texts, batch_size=BATCH, convert_to_numpy=True)
+        return time.perf_counter() - began
+
+    run_ours(), run_reference()  # warm-up
+    ours_s, ref_s = [], []
+    for _ in range(ROUNDS):
+        ours_s.append(run_ours())
+        ref_s.append(run_reference())
+    ours_rate, ref_rate = len(texts) / min(ours_s), len(texts) / min(ref_s)
+    ratio = ours_rate / ref_rate
+    benchmark.extra_info.update(bench_docs_per_s=ours_rate, st_docs_per_s=ref_rate, ratio=ratio)
+    benchmark.pedantic(run_ours, rounds=1, iterations=1)
+    print(f"\nencode {len(texts)} scifact docs, batch {BATCH}, {threads} threads on {hardware_line(hardware())}: "
+          f"bench {ours_rate:.1f} docs/s, sentence-transformers {ref_rate:.1f} docs/s, ratio {ratio:.3f}")
+    assert ratio >= 1.0
