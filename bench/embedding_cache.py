@@ -22,9 +22,53 @@ from bench.data.dataset import Dataset
 CHUNK_DOCS = 4096
 
 
+def family_key(identity: dict, doc_prefix: str) -> str:
+    """Embeddings of one text are equal across corpora when the encoder and prefix are: the reuse key."""
+    return hashlib.sha256(json.dumps({"encoder": identity, "doc_prefix": doc_prefix}, sort_keys=True).encode()).hexdigest()[:24]
+
+
 def cache_key(identity: dict, doc_prefix: str, content_fingerprint: str) -> str:
     payload = json.dumps({"encoder": identity, "doc_prefix": doc_prefix, "corpus": content_fingerprint}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def text_hashes(texts: list[str]) -> np.ndarray:
+    """64-bit content hash per document text (ids do not change a vector, text does)."""
+    return np.array(
+        [int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little") for t in texts],
+        dtype=np.uint64,
+    )
+
+
+def family_rate(root: Path, family: str) -> float | None:
+    """Docs/s of the largest real encode recorded for this encoder family (for build-cost estimates)."""
+    best = (0, None)
+    for manifest in root.glob("embeddings/*/manifest.json"):
+        try:
+            data = json.loads(manifest.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        encode = data.get("encode", {})
+        if data.get("family") == family and encode.get("docs_per_second") and encode.get("docs", 0) > best[0]:
+            best = (encode["docs"], encode["docs_per_second"])
+    return best[1]
+
+
+def _donors(root: Path, family: str, wanted: np.ndarray) -> dict[int, tuple[Path, int]]:
+    """Rows of already-cached corpora (same encoder family) holding vectors for any of ``wanted``."""
+    wanted_set = set(wanted.tolist())
+    found: dict[int, tuple[Path, int]] = {}
+    for manifest in sorted(root.glob("embeddings/*/manifest.json")):
+        try:
+            if json.loads(manifest.read_text()).get("family") != family:
+                continue
+            hashes = np.load(manifest.parent / "doc_hashes.npy")
+        except (OSError, ValueError, json.JSONDecodeError):
+            continue
+        for row, value in enumerate(hashes.tolist()):
+            if value in wanted_set and value not in found:
+                found[value] = (manifest.parent / "embeddings.npy", row)
+    return found
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
@@ -47,17 +91,38 @@ def corpus_embeddings(
     final, manifest_path = folder / "embeddings.npy", folder / "manifest.json"
     if final.is_file() and manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text())
-        return np.load(final, mmap_mode="r"), {"key": key, "encoded_docs": 0, "reused": True, **manifest["encode"]}
+        if "family" not in manifest:  # written before per-document reuse existed: make it a donor now
+            _save_npy(folder / "doc_hashes.npy", text_hashes([doc.flat() for doc in dataset.corpus.values()]))
+            manifest["family"] = family_key(encoder.identity, doc_prefix)
+            atomic.write_text(manifest_path, json.dumps(manifest, indent=1))
+        stats = {"key": key, "encoded_docs": 0, "reused": True, **manifest["encode"]}
+        stats["rate_docs_per_second"] = manifest["encode"].get("docs_per_second") or family_rate(Path(cache_root), manifest["family"])
+        return np.load(final, mmap_mode="r"), stats
 
     texts = [doc.flat() for doc in dataset.corpus.values()]
+    hashes = text_hashes(texts)
+    family = family_key(encoder.identity, doc_prefix)
     chunks = [(start, min(start + CHUNK_DOCS, len(texts))) for start in range(0, len(texts), CHUNK_DOCS)]
     pending = [(s, e) for s, e in chunks if not (folder / f"chunk-{s:09d}-{e:09d}.npy").is_file()]
-    todo = sum(e - s for s, e in pending)
+    donors = _donors(Path(cache_root), family, np.concatenate([hashes[s:e] for s, e in pending])) if pending else {}
+    todo = sum(1 for s, e in pending for h in hashes[s:e].tolist() if h not in donors)
     task = progress.add_task(f"{label} ({todo:,} of {len(texts):,} docs)", total=todo) if progress and todo else None
     advance: Callable[[int], None] | None = (lambda n: progress.advance(task, n)) if task is not None else None
     started = time.perf_counter()
+    donor_files: dict[Path, np.ndarray] = {}
     for start, end in pending:
-        vectors = encoder.encode(texts[start:end], prefix=doc_prefix, on_batch=advance)
+        vectors = np.empty((end - start, encoder.dim), dtype=np.float32)
+        missing = []
+        for offset, value in enumerate(hashes[start:end].tolist()):
+            if value in donors:
+                path, row = donors[value]
+                if path not in donor_files:
+                    donor_files[path] = np.load(path, mmap_mode="r")
+                vectors[offset] = donor_files[path][row]
+            else:
+                missing.append(offset)
+        if missing:
+            vectors[missing] = encoder.encode([texts[start + i] for i in missing], prefix=doc_prefix, on_batch=advance)
         _save_npy(folder / f"chunk-{start:09d}-{end:09d}.npy", vectors)
     seconds = time.perf_counter() - started
     if task is not None:
@@ -69,9 +134,15 @@ def corpus_embeddings(
             merged[start:end] = np.load(folder / f"chunk-{start:09d}-{end:09d}.npy")
         merged.flush()
         del merged
-    encode_stats = {"seconds": seconds, "docs": todo, "docs_per_second": todo / seconds if seconds > 0 else None}
+    _save_npy(folder / "doc_hashes.npy", hashes)
+    copied = sum(1 for s, e in pending for h in hashes[s:e].tolist() if h in donors)
+    encode_stats = {
+        "seconds": seconds, "docs": todo, "copied_docs": copied,
+        "docs_per_second": todo / seconds if seconds > 0 and todo else None,
+    }
     manifest = {
         "key": key,
+        "family": family,
         "encoder": encoder.identity,
         "model_name": encoder.config.model,
         "doc_prefix": doc_prefix,
@@ -84,8 +155,11 @@ def corpus_embeddings(
     atomic.write_text(manifest_path, json.dumps(manifest, indent=1))
     for start, end in chunks:
         (folder / f"chunk-{start:09d}-{end:09d}.npy").unlink(missing_ok=True)
-    resumed = len(texts) - todo
-    return np.load(final, mmap_mode="r"), {"key": key, "encoded_docs": todo, "resumed_docs": resumed, "reused": False, **encode_stats}
+    resumed = len(texts) - todo - copied
+    rate = encode_stats["docs_per_second"] if todo >= 64 else family_rate(Path(cache_root), family) or encode_stats["docs_per_second"]
+    return np.load(final, mmap_mode="r"), {
+        "key": key, "encoded_docs": todo, "resumed_docs": resumed, "reused": False, "rate_docs_per_second": rate, **encode_stats,
+    }
 
 
 def list_entries(cache_root: Path) -> list[dict]:

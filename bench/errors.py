@@ -20,3 +20,16 @@ class BenchError(Exception):
 def at_line(path: object, line_number: int, message: str) -> BenchError:
     """An error that points at ``file:line`` so the user can open the culprit directly."""
     return BenchError(f"{path}:{line_number}: {message}")
+
+
+def read_toml(path) -> dict:
+    """Parse a TOML file, turning a missing file or a syntax error into one clear line."""
+    import tomllib
+    from pathlib import Path
+
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchError(f"{path}: file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BenchError(f"{path}: invalid TOML ({exc})") from None

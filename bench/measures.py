@@ -32,8 +32,13 @@ def evaluate(
     """Return (mean over all judged queries, per-query values), keyed by measure name."""
     parsed = parse_measures(measures)
     qrel_rows = [ir_measures.Qrel(qid, did, grade) for qid, docs in qrels.items() for did, grade in docs.items()]
+    # Evaluate the order the method returned: trec_eval (inside ir-measures) re-sorts by score and breaks ties
+    # by document id, which would silently re-rank tied results. Rank-derived scores keep the returned order.
     run_rows = [
-        ir_measures.ScoredDoc(qid, did, float(score)) for qid, hits in run.items() if qid in qrels for did, score in hits
+        ir_measures.ScoredDoc(qid, did, float(len(hits) - rank))
+        for qid, hits in run.items()
+        if qid in qrels
+        for rank, (did, _) in enumerate(hits)
     ]
     per_query: dict[str, dict[str, float]] = {str(m): {qid: 0.0 for qid in qrels} for m in parsed}
     for metric in ir_measures.iter_calc(parsed, qrel_rows, run_rows):

@@ -24,9 +24,10 @@ def subset_tag(dataset_info: dict) -> str:
     subset = dataset_info.get("subset") or {}
     corpus = subset.get("corpus", "full")
     queries = subset.get("queries", "all")
+    padded = "+" + "+".join(subset["distractors"]) + "-" if subset.get("distractors") else ""
     if corpus == "full" and queries == "all":
-        return f"full-{dataset_info['fingerprint'][:8]}"
-    return f"{corpus}docs-{queries}q-seed{subset.get('seed', 0)}-{dataset_info['fingerprint'][:8]}"
+        return f"{padded}full-{dataset_info['fingerprint'][:8]}"
+    return f"{padded}{corpus}docs-{queries}q-seed{subset.get('seed', 0)}-{dataset_info['fingerprint'][:8]}"
 
 
 def group_dir(out_dir: Path, dataset_info: dict) -> Path:

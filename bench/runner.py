@@ -63,18 +63,26 @@ def run_method(
     )
     retriever = registry.build(spec, context)
     try:
+        rss_before = current_rss_mb()
         started = time.perf_counter()
         retriever.index(dataset)
         retriever.synchronize()
         build_wall = time.perf_counter() - started
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss_delta_mb = current_rss_mb() - rss_before
         index_bytes = retriever.index_bytes()
 
         run, batch_seconds = _quality_run(retriever, dataset, settings.k, progress, str(spec))
         aggregate, per_query = evaluate(run, dataset.qrels, settings.measures)
+        auxiliary = {
+            name: evaluate(drop_self_hits(aux_run, settings.k), dataset.qrels, settings.measures)[0]
+            for name, aux_run in (retriever.auxiliary_runs() if hasattr(retriever, "auxiliary_runs") else {}).items()
+        }
 
         latency_ms, breakdown_ms = {}, {}
         if settings.measure_latency:
+            if hasattr(retriever, "set_timing_mode"):
+                retriever.set_timing_mode(True)  # e.g. a cross-encoder must not answer timed queries from its cache
             latency_ms = summarize(_latency_run(retriever, dataset, settings, progress, str(spec)))
             breakdown_ms = {part: summarize(np.asarray(values)) for part, values in retriever.breakdown.items()}
         stats = dict(context.stats)
@@ -89,18 +97,13 @@ def run_method(
         "dataset": dataset.describe(),
         "config": {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(settings).items()},
         "metrics": aggregate,
+        **{f"{name}_metrics": values for name, values in auxiliary.items()},
         "per_query": per_query,
         "latency_ms": latency_ms,
         "latency_breakdown_ms": breakdown_ms,
         "qps": len(dataset.queries) / batch_seconds if batch_seconds > 0 else None,
         "batch_seconds": batch_seconds,
-        "build": {
-            "seconds": stats.pop("build_seconds", build_wall),
-            "wall_seconds": build_wall,
-            "index_bytes": index_bytes,
-            "peak_rss_mb": peak_rss_mb,
-            "reused": stats.pop("reused", False),
-        },
+        "build": _build_cost(stats, build_wall, index_bytes, peak_rss_mb, rss_delta_mb, len(dataset.corpus)),
         "stats": stats,
         "warnings": list(dataset.warnings),
         "hardware": environment.hardware(),
@@ -109,6 +112,44 @@ def run_method(
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     return result, run
+
+
+def _build_cost(stats: dict, build_wall: float, index_bytes: int, peak_rss_mb: float, rss_delta_mb: float,
+                n_docs: int) -> dict:
+    """What building costs, even when a cache made this run's build instant.
+
+    A reused Lucene index reports the seconds its original build took. Dense methods add, for every
+    document whose vector came from the cache instead of being encoded now, the time encoding it would
+    take at the encoder's measured rate, and say so with ``encode_seconds_estimated``.
+    """
+    embeddings = stats.get("embeddings", {})
+    seconds = stats.pop("build_seconds", None)
+    estimated = False
+    if seconds is None:
+        seconds = build_wall
+        not_encoded = n_docs - (embeddings.get("encoded_docs") or 0) if embeddings else 0
+        rate = embeddings.get("rate_docs_per_second")
+        if not_encoded and rate:
+            seconds += not_encoded / rate
+            estimated = True
+    return {
+        "seconds": seconds,
+        "wall_seconds": build_wall,
+        "encode_seconds_estimated": estimated,
+        "index_bytes": index_bytes,
+        "peak_rss_mb": peak_rss_mb,
+        "rss_delta_mb": rss_delta_mb,
+        "reused": bool(stats.pop("reused", False) or embeddings.get("reused", False)),
+        "encoded_docs": embeddings.get("encoded_docs"),
+    }
+
+
+def current_rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return 0.0
 
 
 def _quality_run(retriever, dataset: Dataset, k: int, progress, label: str) -> tuple[dict[str, Hits], float]:
@@ -152,3 +193,18 @@ def run_methods(
             result["path"] = str(write_result(settings.out_dir, result, run))
         results.append(result)
     return results
+
+
+def sanity_warnings(result: dict, measure: str = "nDCG@10") -> list[str]:
+    """A reranker below its own first stage, or below a shuffled head at the same depth, is broken."""
+    warnings = []
+    value = result["metrics"].get(measure)
+    first = result.get("first_stage_metrics", {}).get(measure)
+    shuffled = result.get("shuffle_metrics", {}).get(measure)
+    if value is None:
+        return warnings
+    if first is not None and value < first:
+        warnings.append(f"{result['method']}: {measure} {value:.4f} is below its own first stage ({first:.4f})")
+    if shuffled is not None and value < shuffled and not result["method"].endswith(">>shuffle"):
+        warnings.append(f"{result['method']}: {measure} {value:.4f} is below a shuffled reranking at the same depth ({shuffled:.4f})")
+    return warnings

@@ -13,24 +13,59 @@ REGISTRY: dict[str, str] = {
     "bm25": "retrievers.bm25:BM25Retriever",
     "bert": "retrievers.dense:BertRetriever",
     "biencoder": "retrievers.dense:BiencoderRetriever",
+    "binary": "retrievers.binary:BinaryRetriever",
+    "quant": "retrievers.quant:QuantRetriever",
+    "ivf": "retrievers.ivf:IvfRetriever",
 }
 
 
-def retriever_class(name: str) -> type[Retriever]:
-    if name not in REGISTRY:
-        raise BenchError(f"unknown method '{name}' (valid: {', '.join(sorted(REGISTRY))})")
-    module_name, class_name = REGISTRY[name].split(":")
+# Rerankers compose with any first stage: "bm25>>ce:depth=100".
+RERANKERS: dict[str, str] = {
+    "ce": "retrievers.ce:CrossEncoderReranker",
+    "shuffle": "retrievers.sanity:ShuffleReranker",
+    "constant": "retrievers.sanity:ConstantReranker",
+    "oracle": "retrievers.sanity:OracleReranker",
+}
+
+
+def _load(path: str):
+    module_name, class_name = path.split(":")
     return getattr(importlib.import_module(module_name), class_name)
 
 
+def reranker_class(name: str):
+    if name not in RERANKERS:
+        raise BenchError(f"unknown reranker '{name}' after '>>' (valid: {', '.join(sorted(RERANKERS))})")
+    return _load(RERANKERS[name])
+
+
+def retriever_class(name: str) -> type[Retriever]:
+    if name in RERANKERS:
+        raise BenchError(f"'{name}' is a reranker: compose it with a first stage, e.g. bm25>>{name}")
+    if name not in REGISTRY:
+        raise BenchError(f"unknown method '{name}' (valid: {', '.join(sorted(REGISTRY))}; rerankers: A>>{'|'.join(RERANKERS)})")
+    return _load(REGISTRY[name])
+
+
 def validate(spec: MethodSpec | str) -> MethodSpec:
-    """Check a spec's name and parameters before any expensive work starts."""
+    """Check a spec's name and parameters (both stages of a cascade) before any expensive work starts."""
     spec = parse_spec(spec) if isinstance(spec, str) else spec
-    resolve_params(spec.name, spec.params, retriever_class(spec.name).params)
+    if ">>" in spec.name:
+        first, _, reranker = spec.name.rpartition(">>")
+        validate(first)
+        resolve_params(reranker, spec.params, reranker_class(reranker).params)
+    else:
+        resolve_params(spec.name, spec.params, retriever_class(spec.name).params)
     return spec
 
 
 def build(spec: MethodSpec | str, context: Context) -> Retriever:
     spec = parse_spec(spec) if isinstance(spec, str) else spec
+    if ">>" in spec.name:
+        from retrievers.cascade import CascadeRetriever
+
+        first, _, reranker = spec.name.rpartition(">>")
+        cls = reranker_class(reranker)
+        return CascadeRetriever(context, build(first, context), cls(context, **resolve_params(reranker, spec.params, cls.params)))
     cls = retriever_class(spec.name)
     return cls(context, **resolve_params(spec.name, spec.params, cls.params))

@@ -23,7 +23,16 @@ class MethodSpec:
 
 
 def parse_spec(text: str) -> MethodSpec:
-    """``name[:key=value,key=value]``; values keep inner spaces and colons (``query_prefix=query: ``)."""
+    """``name[:key=value,key=value]``; values keep inner spaces and colons (``query_prefix=query: ``).
+
+    A cascade ``A>>B:key=value`` keeps ``A>>B`` as its name (A with its own parameters) and B's parameters.
+    """
+    if ">>" in text:
+        first, _, last = text.rpartition(">>")
+        if not first.strip():
+            raise BenchError(f"method spec '{text}' has no first stage before '>>'")
+        tail = parse_spec(last)
+        return MethodSpec(f"{first.strip()}>>{tail.name}", tail.params)
     name, _, rest = text.partition(":")
     name = name.strip()
     if not name:

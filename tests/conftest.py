@@ -91,3 +91,30 @@ def run_cli(monkeypatch, capfd):
         return code, out, err
 
     return invoke
+
+
+MINILM = Path(os.environ["BENCH_MODEL_DIR"]) / "sentence-transformers__all-MiniLM-L6-v2"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def make_tiny_bert(folder: Path, seed: int = 0) -> Path:
+    """A 2-layer, 32-wide random BERT with MiniLM's (real) tokenizer: fast, offline, deterministic."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    BertModel(config).save_pretrained(folder)
+    for name in TOKENIZER_FILES:
+        shutil.copy(MINILM / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))

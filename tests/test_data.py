@@ -1,7 +1,6 @@
 """Loading real layouts and taking reproducible subsets."""
 from __future__ import annotations
 
-import gzip
 
 import pytest
 

@@ -1,9 +1,7 @@
 """Dense retrieval mechanics on tiny random models, and the real all-MiniLM-L6-v2 against sentence-transformers."""
 from __future__ import annotations
 
-import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,32 +13,8 @@ from bench.embedding_cache import CHUNK_DOCS, corpus_embeddings
 from bench.encoder import Encoder, EncoderConfig
 from bench.errors import BenchError
 from bench.runner import RunSettings, run_method
-from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
+from conftest import MINILM, TOY_DOCS, TOY_QRELS, TOY_QUERIES, make_tiny_bert, write_beir
 from retrievers import Context, build
-
-MINILM = Path(os.environ["BENCH_MODEL_DIR"]) / "sentence-transformers__all-MiniLM-L6-v2"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
-
-
-def make_tiny_bert(folder: Path, seed: int = 0) -> Path:
-    """A 2-layer, 32-wide random BERT with MiniLM's (real) tokenizer: fast, offline, deterministic."""
-    from transformers import BertConfig, BertModel
-
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    BertModel(config).save_pretrained(folder)
-    for name in TOKENIZER_FILES:
-        shutil.copy(MINILM / name, folder / name)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
-
 
 @pytest.fixture
 def toy(tmp_path):
@@ -80,12 +54,15 @@ def test_cache_hit_miss_and_invalidation(tiny_model, toy, tmp_path):
     again, stats = corpus_embeddings(encoder, toy, tmp_path)
     assert stats["encoded_docs"] == 0 and stats["reused"]
     np.testing.assert_array_equal(first, again)
-    # A changed document gives a new key: nothing stale is reused.
+    # A changed document gives a new key; only that document is encoded, the others are copied by content.
     changed_doc = next(iter(toy.corpus))
     toy.corpus[changed_doc] = toy.corpus[changed_doc]._replace(text="entirely new words")
     toy._content_fingerprint = None
-    _, stats = corpus_embeddings(encoder, toy, tmp_path)
-    assert stats["encoded_docs"] == len(toy.corpus)
+    changed, stats = corpus_embeddings(encoder, toy, tmp_path)
+    assert stats["encoded_docs"] == 1 and stats["copied_docs"] == len(toy.corpus) - 1
+    np.testing.assert_array_equal(changed[1:], first[1:])
+    assert not np.allclose(changed[0], first[0])
+    np.testing.assert_allclose(changed[0], encoder.encode([toy.corpus[changed_doc].flat()])[0], rtol=1e-5, atol=1e-6)
     # So does a changed pooling, prefix or model.
     cls_encoder = Encoder(EncoderConfig(str(tiny_model), pooling="cls"), device="cpu")
     assert corpus_embeddings(cls_encoder, toy, tmp_path)[1]["encoded_docs"] == len(toy.corpus)

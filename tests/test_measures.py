@@ -16,3 +16,10 @@ def test_graded_ndcg_prefers_higher_grade_first():
     good, _ = evaluate({"q": [("hi", 2.0), ("lo", 1.0)]}, qrels, ["nDCG@10"])
     bad, _ = evaluate({"q": [("lo", 2.0), ("hi", 1.0)]}, qrels, ["nDCG@10"])
     assert good["nDCG@10"] == pytest.approx(1.0) and bad["nDCG@10"] < 0.9
+
+
+def test_tied_scores_are_evaluated_in_the_returned_order():
+    qrels = {"q": {"b": 1}}
+    first, _ = evaluate({"q": [("b", 0.0), ("a", 0.0)]}, qrels, ["RR@10"])
+    second, _ = evaluate({"q": [("a", 0.0), ("b", 0.0)]}, qrels, ["RR@10"])
+    assert first["RR@10"] == 1.0 and second["RR@10"] == 0.5

@@ -89,6 +89,7 @@ def make_subset(dataset: Dataset, *, corpus_size: int | None = None, n_queries: 
         source=dataset.source,
         split=dataset.split,
         subset={
+            **({"distractors": dataset.subset["distractors"]} if dataset.subset.get("distractors") else {}),
             "corpus": "full" if corpus_size is None else corpus_size,
             "queries": "all" if n_queries is None else n_queries,
             "seed": seed,

@@ -5,13 +5,13 @@ machine noise hits them alike; the ratio is printed and stored in the benchmark'
 """
 from __future__ import annotations
 
-import time
 
 import pytest
 
 from bench.data import load_dataset
 from bench.runner import RunSettings, _quality_run
 from retrievers import Context, build
+from benchmarks.alternate import best_seconds
 
 ROUNDS = 5
 K = 1000
@@ -31,21 +31,15 @@ def test_bm25_harness_qps_ratio(benchmark, bm25_setup):
     searcher, threads = retriever.searcher, retriever.context.threads
     qids, texts = list(data.queries), list(data.queries.values())
 
-    def bare() -> float:
-        began = time.perf_counter()
-        searcher.batch_search(texts, qids, K + 1, threads=threads)
-        return time.perf_counter() - began
+    def bare():
+        return searcher.batch_search(texts, qids, K + 1, threads=threads)
 
-    def harness() -> float:
-        return _quality_run(retriever, data, K, None, "bm25")[1]
+    def harness():
+        return _quality_run(retriever, data, K, None, "bm25")
 
-    bare(), harness()  # warm-up: JIT and page cache for both
-    bare_seconds, bench_seconds = [], []
-    for _ in range(ROUNDS):
-        bare_seconds.append(bare())
-        bench_seconds.append(harness())
-    bare_qps = len(qids) / min(bare_seconds)
-    bench_qps = len(qids) / min(bench_seconds)
+    bare_seconds, bench_seconds = best_seconds(bare, harness, ROUNDS)
+    bare_qps = len(qids) / bare_seconds
+    bench_qps = len(qids) / bench_seconds
     ratio = bench_qps / bare_qps
     benchmark.extra_info.update(bare_qps=bare_qps, bench_qps=bench_qps, ratio=ratio)
     benchmark.pedantic(harness, rounds=1, iterations=1)

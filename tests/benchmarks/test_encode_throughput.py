@@ -6,16 +6,15 @@ measured alternately in one process. Run: ``pytest tests/benchmarks --benchmark-
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
-import pytest
 import torch
 
 from bench.data import load_dataset, make_subset
 from bench.encoder import Encoder, EncoderConfig
 from bench.environment import hardware, hardware_line
 from bench.models import sentence_transformers_config
+from benchmarks.alternate import best_seconds
 
 DOCS = int(os.environ.get("BENCH_ENCODE_DOCS", "512"))
 BATCH = 32
@@ -38,22 +37,14 @@ def test_encode_docs_per_second_ratio(benchmark, shared_data):
     )
     reference = SentenceTransformer(str(model_dir), device="cpu")
 
-    def run_ours() -> float:
-        began = time.perf_counter()
-        ours.encode(texts)
-        return time.perf_counter() - began
+    def run_ours():
+        return ours.encode(texts)
 
-    def run_reference() -> float:
-        began = time.perf_counter()
-        reference.encode(texts, batch_size=BATCH, convert_to_numpy=True)
-        return time.perf_counter() - began
+    def run_reference():
+        return reference.encode(texts, batch_size=BATCH, convert_to_numpy=True)
 
-    run_ours(), run_reference()  # warm-up
-    ours_s, ref_s = [], []
-    for _ in range(ROUNDS):
-        ours_s.append(run_ours())
-        ref_s.append(run_reference())
-    ours_rate, ref_rate = len(texts) / min(ours_s), len(texts) / min(ref_s)
+    ours_s, ref_s = best_seconds(run_ours, run_reference, ROUNDS)
+    ours_rate, ref_rate = len(texts) / ours_s, len(texts) / ref_s
     ratio = ours_rate / ref_rate
     benchmark.extra_info.update(bench_docs_per_s=ours_rate, st_docs_per_s=ref_rate, ratio=ratio)
     benchmark.pedantic(run_ours, rounds=1, iterations=1)

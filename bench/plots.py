@@ -1,0 +1,89 @@
+"""Trade-off plots for sweeps: Pareto fronts and one-parameter curves (matplotlib, Agg backend)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from bench import atomic  # noqa: E402
+from bench.environment import hardware_line  # noqa: E402
+
+
+def plot_title(results: list[dict], what: str) -> str:
+    info = results[0]["dataset"]
+    padded = f" + {'+'.join(info['subset']['distractors'])}" if info.get("subset", {}).get("distractors") else ""
+    return f"{what}\n{info['name']}{padded}: {info['n_docs']:,} docs, {info['n_queries']} queries — {hardware_line(results[0]['hardware'])}"
+
+
+def _save(figure, path: Path) -> Path:
+    with atomic.staged_file(path, suffix=".png") as tmp:
+        figure.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+    plt.close(figure)
+    return path
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Points not beaten on both axes (lower latency and higher quality), sorted by latency."""
+    front, best = [], float("-inf")
+    for x, y in sorted(points, key=lambda p: (p[0], -p[1])):
+        if y > best:
+            front.append((x, y))
+            best = y
+    return front
+
+
+def search_p50(result: dict) -> float | None:
+    return result.get("latency_breakdown_ms", {}).get("search", {}).get("p50")
+
+
+def pareto_plot(results: list[dict], path: Path) -> Path:
+    """Quality vs p50 latency (end to end, and search only where a method reports it), frontier highlighted."""
+    latencies = [("end-to-end p50 latency (ms, log scale)", lambda r: r.get("latency_ms", {}).get("p50"))]
+    if any(search_p50(r) for r in results):
+        latencies.append(("search-only p50 latency (ms, log scale; query encoding excluded)", search_p50))
+    metrics = ["R@10", "nDCG@10"]
+    figure, axes = plt.subplots(len(metrics), len(latencies), figsize=(7 * len(latencies), 5 * len(metrics)), squeeze=False)
+    by_method = defaultdict(list)
+    for result in results:
+        by_method[result["method_name"]].append(result)
+    for row, metric in enumerate(metrics):
+        for col, (xlabel, latency) in enumerate(latencies):
+            ax = axes[row][col]
+            everything = []
+            for method, items in sorted(by_method.items()):
+                points = [(latency(r), r["metrics"][metric]) for r in items if latency(r)]
+                if points:
+                    ax.scatter(*zip(*points), label=method, alpha=0.8)
+                    everything += points
+            front = pareto_front(everything)
+            if front:
+                ax.step(*zip(*front), where="post", color="black", linewidth=1.2, label="Pareto frontier")
+            ax.set_xscale("log")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(metric)
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=8)
+    figure.suptitle(plot_title(results, "Quality vs latency (one query at a time)"), fontsize=10)
+    return _save(figure, path)
+
+
+def curve_plot(series: dict[str, list[tuple[float, float]]], path: Path, *, xlabel: str, ylabel: str, title: str,
+               log_x: bool = False, invert_x: bool = False) -> Path:
+    figure, ax = plt.subplots(figsize=(7, 5))
+    for label, points in sorted(series.items()):
+        points = sorted(points)
+        ax.plot(*zip(*points), marker="o", label=label)
+    if log_x:
+        ax.set_xscale("symlog" if any(x == 0 for pts in series.values() for x, _ in pts) else "log")
+    if invert_x:
+        ax.invert_xaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return _save(figure, path)

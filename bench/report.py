@@ -1,0 +1,124 @@
+"""`bench report`: leaderboards from result files, with significance marks against a baseline method."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from bench.errors import BenchError
+from bench.leaderboard import COLUMNS, _cells, title
+from bench.environment import hardware_line
+from bench.results import read_result
+from bench.significance import holm, paired_pvalue, wins_losses
+
+QUALITY = ("R@1", "R@3", "R@10", "nDCG@10", "RR@10")
+BETTER, WORSE = "▲", "▼"
+
+
+def collect(paths: list[str]) -> list[dict]:
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*.json") if not p.name.startswith("."))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise BenchError(f"{path}: no such file or folder")
+    results = []
+    for file in files:
+        try:
+            results.append(read_result(file))
+        except BenchError:
+            continue  # sweep.csv neighbours, baselines and other JSON are not results
+    if not results:
+        raise BenchError(f"no bench result files in {', '.join(paths)}")
+    return results
+
+
+def group_by_subset(results: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for result in results:
+        groups[(result["dataset"]["name"], result["dataset"]["fingerprint"])].append(result)
+    return groups
+
+
+def find_baseline(group: list[dict], baseline: str) -> dict | None:
+    return next((r for r in group if r["method"] == baseline), None) or next(
+        (r for r in group if r["method_name"] == baseline), None
+    )
+
+
+def check_comparable(groups: dict, baseline: str) -> None:
+    """Refuse to compare a method with a baseline measured on a different subset of the same dataset."""
+    by_dataset: dict[str, list] = defaultdict(list)
+    for (name, fingerprint), group in groups.items():
+        by_dataset[name].append((fingerprint, group))
+    for name, entries in by_dataset.items():
+        with_baseline = [fp for fp, group in entries if find_baseline(group, baseline)]
+        without = [(fp, group) for fp, group in entries if not find_baseline(group, baseline)]
+        if with_baseline and without:
+            fp, group = without[0]
+            raise BenchError(
+                f"cannot compare '{group[0]['method']}' on {name} (subset fingerprint {fp}) with baseline '{baseline}' "
+                f"(fingerprint {with_baseline[0]}): different document/query subsets; rerun them on the same subset"
+            )
+
+
+def significance(group: list[dict], base: dict, test: str, alpha: float) -> dict[tuple[str, str], str]:
+    """Mark per (method, measure): ▲/▼ when significantly better/worse than the baseline after Holm."""
+    marks: dict[tuple[str, str], str] = {}
+    others = [r for r in group if r is not base]
+    for measure in QUALITY:
+        if measure not in base.get("per_query", {}):
+            continue
+        pvalues = [paired_pvalue(r["per_query"].get(measure, {}), base["per_query"][measure], test) for r in others]
+        for result, p in zip(others, holm(pvalues)):
+            if p < alpha:
+                better = result["metrics"][measure] > base["metrics"][measure]
+                marks[(result["method"], measure)] = BETTER if better else WORSE
+    return marks
+
+
+def leaderboard_markdown(results: list[dict], baseline: str | None, test: str = "ttest", alpha: float = 0.05,
+                         measure: str = "nDCG@10") -> str:
+    groups = group_by_subset(results)
+    if baseline:
+        check_comparable(groups, baseline)
+    sections = ["# Leaderboard", ""]
+    for (name, fingerprint), group in sorted(groups.items()):
+        group.sort(key=lambda r: -(r["metrics"].get(measure) or 0))
+        base = find_baseline(group, baseline) if baseline else None
+        marks = significance(group, base, test, alpha) if base else {}
+        headers = ["Method", *[n for n, *_ in COLUMNS]] + ([f"W/L/T vs {base['method']} ({measure})"] if base else [])
+        lines = [f"## {title(group)}", "", "| " + " | ".join(headers) + " |", "|---|" + "---:|" * (len(headers) - 1)]
+        for result, cells in zip(group, _cells(group)):
+            rendered = []
+            for (column, *_), (text, best) in zip(COLUMNS, cells):
+                text = f"**{text}**" if best else text
+                rendered.append(text + marks.get((result["method"], column), ""))
+            if base:
+                if result is base:
+                    rendered.append("baseline")
+                else:
+                    w, l, t = wins_losses(result["per_query"].get(measure, {}), base["per_query"].get(measure, {}))
+                    rendered.append(f"{w}/{l}/{t}")
+            lines.append(f"| `{result['method']}` | " + " | ".join(rendered) + " |")
+        first = group[0]
+        versions = first.get("versions", {})
+        lines.append("")
+        if base:
+            test_name = "paired t-test" if test == "ttest" else "paired randomization test (10,000 permutations)"
+            lines.append(
+                f"{BETTER}/{WORSE}: significantly better/worse than `{base['method']}` on that measure's per-query "
+                f"scores ({test_name}, Holm-corrected across the {len(group) - 1} other methods, alpha {alpha}). "
+                f"W/L/T: queries won/lost/tied on {measure}."
+            )
+        elif baseline:
+            lines.append(f"Baseline `{baseline}` was not run on this subset: no significance marks.")
+        lines.append(
+            f"Best per column in bold. Hardware: {hardware_line(first.get('hardware', {}))}. Versions: bench "
+            f"{versions.get('bench')}, pyserini {versions.get('pyserini')}, torch {versions.get('torch')}, faiss "
+            f"{versions.get('faiss-cpu') or versions.get('faiss-gpu')}, python {versions.get('python')}."
+        )
+        lines.append("")
+        sections += lines
+    return "\n".join(sections)

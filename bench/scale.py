@@ -1,0 +1,116 @@
+"""Scaling projection: fit cost ~ a * N^b on measured corpus sizes and extrapolate, clearly labelled as such.
+
+A 17k-document benchmark cannot say how a method behaves at 8.8M documents, but a power law fitted on
+log-log axes over several sizes gives a first-order projection, and R^2 says how much to trust it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from bench import atomic
+from bench.plots import _save, plt
+
+QUANTITIES = {
+    "p50_ms": ("p50 latency (ms)", lambda r: r.get("latency_ms", {}).get("p50")),
+    "p99_ms": ("p99 latency (ms)", lambda r: r.get("latency_ms", {}).get("p99")),
+    "build_s": ("build time (s)", lambda r: r["build"].get("seconds")),
+    "index_mb": ("index size (MB)", lambda r: (r["build"].get("index_bytes") or 0) / 2**20 or None),
+    "rss_delta_mb": ("resident memory added by the index (MB)", lambda r: r["build"].get("rss_delta_mb")),
+}
+
+
+@dataclass
+class Fit:
+    exponent: float
+    coefficient: float
+    r2: float
+    points: int
+
+    def at(self, size: float) -> float:
+        return self.coefficient * size**self.exponent
+
+
+def fit_power_law(sizes: list[float], values: list[float]) -> Fit | None:
+    pairs = [(s, v) for s, v in zip(sizes, values) if v is not None and v > 0]
+    if len(pairs) < 2 or len({s for s, _ in pairs}) < 2:
+        return None
+    x, y = np.log([s for s, _ in pairs]), np.log([v for _, v in pairs])
+    line = stats.linregress(x, y)
+    return Fit(float(line.slope), float(np.exp(line.intercept)), float(line.rvalue**2), len(pairs))
+
+
+def fits_by_method(results: list[dict]) -> dict[str, dict[str, Fit | None]]:
+    methods: dict[str, list[dict]] = {}
+    for result in results:
+        methods.setdefault(result["method"], []).append(result)
+    fits = {}
+    for method, items in methods.items():
+        sizes = [r["dataset"]["n_docs"] for r in items]
+        fits[method] = {q: fit_power_law(sizes, [get(r) for r in items]) for q, (_, get) in QUANTITIES.items()}
+    return fits
+
+
+def _human(size: float) -> str:
+    return f"{size / 1e6:g}M" if size >= 1e6 else f"{size / 1e3:g}k" if size >= 1e3 else f"{size:g}"
+
+
+def report(results: list[dict], projections: list[int], budget_ms: float, folder: Path, title: str) -> tuple[str, Path]:
+    fits = fits_by_method(results)
+    lines = [f"# Scaling: {title}", "",
+             "Measured at " + ", ".join(sorted({f"{r['dataset']['n_docs']:,}" for r in results}, key=lambda s: int(s.replace(',', ''))))
+             + " documents; fitted as cost = a * N^b on log-log axes. **Values at larger sizes are PROJECTIONS** "
+             "of that fit, not measurements.", "",
+             "| method | quantity | exponent b | R^2 | " + " | ".join(f"projected @ {_human(p)}" for p in projections) + " |",
+             "|---|---|---:|---:|" + "---:|" * len(projections)]
+    for method, by_quantity in fits.items():
+        for quantity, fit in by_quantity.items():
+            if fit is None:
+                continue
+            cells = [f"{fit.at(p):,.1f}" for p in projections]
+            lines.append(f"| `{method}` | {QUANTITIES[quantity][0]} | {fit.exponent:.2f} | {fit.r2:.2f} | " + " | ".join(cells) + " |")
+    lines += ["", f"## Projected against a {budget_ms:g} ms per-query budget (p99)", "",
+              "| method | " + " | ".join(f"@ {_human(p)}" for p in projections) + " |", "|---|" + "---|" * len(projections)]
+    for method, by_quantity in fits.items():
+        fit = by_quantity.get("p99_ms")
+        if fit is None:
+            continue
+        cells = [("meets" if fit.at(p) <= budget_ms else "misses") + f" ({fit.at(p):,.0f} ms, projected)" for p in projections]
+        lines.append(f"| `{method}` | " + " | ".join(cells) + " |")
+    lines.append("")
+    text = "\n".join(lines)
+    atomic.write_text(folder / "scale.md", text)
+    return text, _plot(results, fits, projections, budget_ms, folder / "scale.png", title)
+
+
+def _plot(results, fits, projections, budget_ms, path, title) -> Path:
+    panels = ["p50_ms", "p99_ms", "build_s", "index_mb"]
+    figure, axes = plt.subplots(2, 2, figsize=(13, 9))
+    sizes_measured = sorted({r["dataset"]["n_docs"] for r in results})
+    grid = np.geomspace(min(sizes_measured), max(projections + sizes_measured), 50)
+    for ax, quantity in zip(axes.flat, panels):
+        label, get = QUANTITIES[quantity]
+        for index, (method, by_quantity) in enumerate(fits.items()):
+            color = f"C{index}"
+            points = [(r["dataset"]["n_docs"], get(r)) for r in results if r["method"] == method and get(r)]
+            if points:
+                ax.scatter(*zip(*points), color=color, label=f"{method} (measured)")
+            fit = by_quantity.get(quantity)
+            if fit is not None:
+                ax.plot(grid, [fit.at(s) for s in grid], color=color, linestyle="--",
+                        label=f"{method} projection (b={fit.exponent:.2f}, R²={fit.r2:.2f})")
+        if quantity in ("p50_ms", "p99_ms"):
+            ax.axhline(budget_ms, color="red", linewidth=1, label=f"budget {budget_ms:g} ms")
+        for size in projections:
+            ax.axvline(size, color="grey", linewidth=0.5, linestyle=":")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("corpus size (documents, log scale)")
+        ax.set_ylabel(label + " (log scale)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=6)
+    figure.suptitle(f"Scaling: {title}\nDashed lines are PROJECTIONS of power-law fits beyond the measured points", fontsize=10)
+    return _save(figure, path)

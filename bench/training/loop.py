@@ -1,0 +1,136 @@
+"""What both trainers share: seeding, the resumable training state, the log and its curve, atomic saving."""
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench import atomic
+
+
+@dataclass
+class TrainConfig:
+    base: str
+    out: Path
+    pairs: str = "title-text"
+    negatives: str = "inbatch"
+    hard_negatives: str | None = None
+    batch_size: int = 32
+    temperature: float = 0.05
+    epochs: int = 1
+    lr: float = 2e-5
+    warmup: float = 0.1
+    max_length: int = 256
+    query_prefix: str = ""
+    doc_prefix: str = ""
+    seed: int = 0
+    val_size: int = 200
+    eval_every: int = 50
+    save_every: int = 50
+    max_steps: int | None = None
+    device: str = "auto"
+    threads: int | None = None
+
+
+@dataclass
+class TrainLog:
+    config: dict
+    steps: list[dict] = field(default_factory=list)
+    validation: list[dict] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    notes: list[str] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def state_dir(out: Path) -> Path:
+    return Path(out).parent / f".{Path(out).name}.train-state"
+
+
+def save_state(out: Path, *, step: int, model, optimizer, scheduler, log: TrainLog, extra: dict) -> None:
+    """Everything needed to continue exactly where training stopped, written atomically."""
+    import torch
+
+    path = state_dir(out) / "state.pt"
+    state = {
+        "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(), "log": asdict(log), "extra": extra,
+        "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
+    }
+    with atomic.staged_file(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_state(out: Path) -> dict | None:
+    import torch
+
+    path = state_dir(out) / "state.pt"
+    if not path.is_file():
+        return None
+    state = torch.load(path, weights_only=False)
+    random.setstate(state["rng"]["python"])
+    np.random.set_state(state["rng"]["numpy"])
+    torch.set_rng_state(state["rng"]["torch"])
+    return state
+
+
+def clear_state(out: Path) -> None:
+    shutil.rmtree(state_dir(out), ignore_errors=True)
+
+
+def write_log_and_curve(folder: Path, log: TrainLog, title: str) -> None:
+    atomic.write_text(folder / "train_log.json", json.dumps(asdict(log), indent=1) + "\n")
+    from bench.plots import _save, plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    if log.steps:
+        left.plot([s["step"] for s in log.steps], [s["loss"] for s in log.steps], linewidth=0.8)
+    left.set_xlabel("training step")
+    left.set_ylabel("loss")
+    left.grid(True, alpha=0.3)
+    for key in ("recall@1", "nDCG@10"):
+        points = [(v["step"], v[key]) for v in log.validation if key in v]
+        if points:
+            right.plot(*zip(*points), marker="o", label=f"held-out {key}")
+    right.set_xlabel("training step")
+    right.set_ylabel("validation score")
+    right.grid(True, alpha=0.3)
+    if log.validation:
+        right.legend()
+    figure.suptitle(title, fontsize=10)
+    _save(figure, folder / "train_curve.png")
+
+
+def ranking_scores(score_matrix: np.ndarray) -> dict[str, float]:
+    """recall@1 and nDCG@10 when row i's single relevant item is column i."""
+    correct = np.diag(score_matrix)[:, None]
+    ranks = (score_matrix > correct).sum(axis=1)  # 0 = first
+    ndcg = np.where(ranks < 10, 1.0 / np.log2(ranks + 2), 0.0)
+    return {"recall@1": float((ranks == 0).mean()), "nDCG@10": float(ndcg.mean())}
+
+
+def optimizer_step(loss, model, optimizer, scheduler, log: TrainLog, step: int, progress=None, task=None, label: str = "") -> int:
+    """Backward, clip to norm 1, update, advance the schedule, log; returns the new step number."""
+    import torch
+
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    step += 1
+    log.steps.append({"step": step, "loss": loss.item(), "lr": scheduler.get_last_lr()[0]})
+    if progress is not None and task is not None:
+        progress.update(task, completed=step, description=f"{label} (loss {loss.item():.3f})")
+    return step

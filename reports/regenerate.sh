@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# How every committed file under reports/ was produced (run from the repository root, CPU only).
+# BENCH_DATA_DIR=../shared/datasets BENCH_MODEL_DIR=../shared/models bash reports/regenerate.sh [step...]
+set -euo pipefail
+steps="${*:-leaderboards sweeps rerank reproduce baseline scale train}"
+M=sentence-transformers/all-MiniLM-L6-v2
+for step in $steps; do case "$step" in
+leaderboards)
+  bench run --dataset scifact --methods tfidf,bm25,biencoder --out reports/runs
+  bench run --dataset msmarco-dl19 --methods tfidf,bm25,biencoder --out reports/runs
+  ;;
+sweeps)
+  for cfg in sweeps/quantization.toml sweeps/ivf-binary.toml; do
+    bench sweep --config "$cfg" --out reports/sweeps
+    bench sweep --config "$cfg" --distractors nfcorpus,cacm,msmarco-dl19 --out reports/sweeps
+  done
+  ;;
+rerank)
+  for d in scifact msmarco-dl19; do
+    bench run --dataset "$d" --methods "bm25,bm25>>constant:depth=100,bm25>>shuffle:depth=100,bm25>>oracle:depth=100" \
+      --out reports/runs
+  done
+  ;;
+reproduce)
+  bench reproduce --out reports/REPRODUCTION.md
+  ;;
+baseline)
+  bench check --update-baseline --baseline reports/baseline.json
+  ;;
+scale)
+  bench scale --dataset scifact --distractors nfcorpus,cacm,msmarco-dl19 --methods "bm25,biencoder,binary,ivf:nlist=64,nprobe=16" \
+    --sizes 1k,2k,5k,10k,16783 --project 1m,8.8m --budget-ms 1000 --latency-queries 100 --out reports/scale
+  ;;
+train)
+  bench train biencoder --base "$M" --dataset scifact --pairs title-text --negatives inbatch --hard-negatives bm25:1 \
+    --batch-size 32 --temperature 0.05 --epochs 1 --out models/ft-scifact
+  bench run --dataset scifact --methods "tfidf,bm25,biencoder,biencoder:model=models/ft-scifact" --out reports/runs
+  bench run --dataset msmarco-dl19 --methods "tfidf,bm25,biencoder,biencoder:model=models/ft-scifact" --out reports/runs
+  bench train cross-encoder --base "$M" --dataset scifact --pairs title-text --hard-negatives bm25:4 --batch-size 30 \
+    --max-steps 150 --out models/ce-scifact
+  bench sweep --dataset msmarco-dl19 --baseline bm25 --method "bm25>>ce:model=models/ce-scifact;depth=10,20,50,100,200" \
+    --latency-queries 20 --out reports/sweeps
+  bench sweep --dataset scifact --queries 100 --baseline bm25 --method "bm25>>ce:model=models/ce-scifact;depth=10,20,50,100,200" \
+    --latency-queries 20 --out reports/sweeps
+  bench run --dataset msmarco-dl19 --methods "bm25,bm25>>ce:model=models/ce-scifact,depth=100,bm25>>oracle:depth=100" --out reports/runs
+  bench run --dataset scifact --methods "bm25,bm25>>ce:model=models/ce-scifact,depth=100,bm25>>oracle:depth=100" --out reports/runs
+  ;;
+report)
+  bench report reports/runs --baseline bm25 --out reports/LEADERBOARD.md
+  ;;
+esac; done

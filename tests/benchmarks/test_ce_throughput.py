@@ -1,0 +1,66 @@
+"""Cross-encoder throughput: bench's ``ce`` pairs/s vs sentence-transformers ``CrossEncoder.predict``.
+
+Same model (a MiniLM-L6-sized random sequence classifier with MiniLM's tokenizer, or $BENCH_CE_MODEL),
+same (query, document) pairs from scifact, same batch size and threads, measured alternately in one run.
+Run: ``pytest tests/benchmarks --benchmark-only -s``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from bench.data import load_dataset, make_subset
+from retrievers import Context, build
+from benchmarks.alternate import best_seconds
+
+PAIRS = int(os.environ.get("BENCH_CE_PAIRS", "256"))
+BATCH = 32
+ROUNDS = 3
+
+
+def _model(tmp_path: Path) -> Path:
+    if os.environ.get("BENCH_CE_MODEL"):
+        return Path(os.environ["BENCH_CE_MODEL"])
+    from transformers import BertConfig, BertForSequenceClassification
+
+    minilm = Path(os.environ["BENCH_MODEL_DIR"]) / "sentence-transformers__all-MiniLM-L6-v2"
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
+                        intermediate_size=1536, max_position_embeddings=512, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(tmp_path / "ce")
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(minilm / name, tmp_path / "ce" / name)
+    return tmp_path / "ce"
+
+
+def test_ce_pairs_per_second_ratio(benchmark, shared_data, tmp_path):
+    from sentence_transformers import CrossEncoder
+
+    threads = os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    model = _model(tmp_path)
+    data = make_subset(load_dataset("scifact"), corpus_size=PAIRS, n_queries=10, seed=0)
+    queries = list(data.queries.values())
+    doc_ids = list(data.corpus)
+    pairs = [(queries[i % len(queries)], data.corpus[d].flat()) for i, d in enumerate(doc_ids)]
+    ce = build(f"bm25>>ce:model={model},batch_size={BATCH},max_length=512", Context(cache_dir=tmp_path, threads=threads)).reranker
+    ce.prepare(data)
+    reference = CrossEncoder(str(model), device="cpu", max_length=512)
+
+    def run_ours():
+        return ce.predict(pairs)
+
+    def run_reference():
+        return reference.predict(pairs, batch_size=BATCH, show_progress_bar=False)
+
+    ours_s, ref_s = best_seconds(run_ours, run_reference, ROUNDS)
+    ours_rate, ref_rate = len(pairs) / ours_s, len(pairs) / ref_s
+    ratio = ours_rate / ref_rate
+    benchmark.extra_info.update(bench_pairs_per_s=ours_rate, st_pairs_per_s=ref_rate, ratio=ratio)
+    benchmark.pedantic(run_ours, rounds=1, iterations=1)
+    print(f"\nce {len(pairs)} pairs, batch {BATCH}, {threads} threads: bench {ours_rate:.1f} pairs/s, "
+          f"CrossEncoder.predict {ref_rate:.1f} pairs/s, ratio {ratio:.3f}")
+    assert ratio >= 1.0

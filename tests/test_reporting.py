@@ -1,0 +1,123 @@
+"""Significance, leaderboards, the regression gate, the reproduction matrix and scaling fits."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bench.check import judge_quality, judge_ratio
+from bench.scale import fit_power_law
+from bench.significance import holm, paired_pvalue, wins_losses
+from retrievers.base import Param
+
+
+def test_holm_matches_the_textbook_procedure():
+    # p = (0.01, 0.04, 0.03, 0.005), m = 4 -> sorted 0.005*4, 0.01*3, 0.03*2, 0.04*1, made monotone.
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.9, 0.8]) == pytest.approx([0.9, 0.9]) or holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])
+
+
+def test_paired_tests_detect_a_real_difference_and_not_noise():
+    rng = np.random.default_rng(0)
+    base = {str(i): float(v) for i, v in enumerate(rng.random(80))}
+    better = {q: v + 0.2 for q, v in base.items()}
+    noise = {q: v + rng.normal(0, 0.01) for q, v in base.items()}
+    for test in ("ttest", "randomization"):
+        assert paired_pvalue(better, base, test) < 0.001
+        assert paired_pvalue(base, base, test) == 1.0
+    assert paired_pvalue(noise, base, "ttest") > 0.01
+    assert wins_losses(better, base) == (80, 0, 0)
+
+
+def _result(method, fingerprint, per_query, name="scifact"):
+    metrics = {m: float(np.mean(list(v.values()))) for m, v in per_query.items()}
+    return {
+        "method": method, "method_name": method.split(":")[0], "metrics": metrics, "per_query": per_query,
+        "dataset": {"name": name, "fingerprint": fingerprint, "split": "test", "n_docs": 10, "n_queries": 40, "subset": {}},
+        "latency_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0}, "qps": 10.0, "build": {"seconds": 1.0, "index_bytes": 1},
+        "hardware": {}, "versions": {}, "config": {},
+    }
+
+
+def test_report_marks_significance_and_refuses_mismatched_subsets(run_cli, tmp_path):
+    rng = np.random.default_rng(1)
+    base = {str(q): float(v) for q, v in enumerate(rng.random(40))}
+    strong = {q: min(1.0, v + 0.3) for q, v in base.items()}
+    same = dict(base)
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    for method, scores in (("bm25", base), ("biencoder", strong), ("tfidf", same)):
+        per_query = {m: scores for m in ("R@1", "R@3", "R@10", "nDCG@10", "RR@10")}
+        (folder / f"{method}.json").write_text(json.dumps(_result(method, "fp1", per_query)))
+    code, _, err = run_cli("report", str(folder), "--baseline", "bm25", "--out", str(tmp_path / "LB.md"))
+    assert code == 0, err
+    board = (tmp_path / "LB.md").read_text()
+    biencoder_row = next(line for line in board.splitlines() if line.startswith("| `biencoder`"))
+    tfidf_row = next(line for line in board.splitlines() if line.startswith("| `tfidf`"))
+    assert "▲" in biencoder_row and "▲" not in tfidf_row and "▼" not in tfidf_row
+    assert "Holm" in board and "0/0/40" in tfidf_row
+
+    other = _result("biencoder:pooling=cls", "fp2", {"nDCG@10": base})
+    (folder / "other.json").write_text(json.dumps(other))
+    code, _, err = run_cli("report", str(folder), "--baseline", "bm25")
+    assert code == 2 and "different document/query subsets" in err
+
+
+def test_gate_judgements():
+    assert judge_quality(0.5, 0.497, 0.005) == "OK"
+    assert judge_quality(0.5, 0.49, 0.005) == "FAIL"
+    assert judge_quality(0.5, 0.51, 0.005) == "OKish"
+    assert judge_ratio(2.0, 3.9, 1.0) == "OK"
+    assert judge_ratio(2.0, 4.1, 1.0) == "FAIL"
+    assert judge_ratio(2.0, 0.9, 1.0) == "OKish"
+
+
+def test_gate_passes_on_the_baseline_and_fails_on_an_injected_bm25_regression(run_cli, tmp_path, shared_data, monkeypatch):
+    baseline = tmp_path / "baseline.json"
+    # A small but sensitive job: on 1,000 docs / 100 queries a changed k1 moves nDCG@10 by more than 0.01.
+    job = ("--dataset", "scifact", "--corpus", "1000", "--queries", "100", "--methods", "bm25,tfidf",
+           "--latency-queries", "20", "--out", str(tmp_path / "runs"))
+    code, _, err = run_cli("check", "--update-baseline", "--baseline", str(baseline), *job)
+    assert code == 0, err
+    saved = json.loads(baseline.read_text())
+    assert {e["method"] for e in saved["expected"]} == {"bm25", "tfidf"} and saved["calibration_ms"] > 0
+
+    code, out, err = run_cli("check", "--baseline", str(baseline), "--out", str(tmp_path / "runs"))
+    assert code == 0, out + err
+    assert "FAIL" not in out
+
+    from retrievers.bm25 import BM25Retriever
+
+    monkeypatch.setitem(BM25Retriever.params, "k1", Param(float, 5.0, "deliberately regressed default"))
+    code, out, err = run_cli("check", "--baseline", str(baseline), "--out", str(tmp_path / "runs"))
+    assert code == 1
+    assert any("bm25" in line and "nDCG@10" in line and "FAIL" in line for line in out.splitlines())
+
+
+def test_reproduce_matrix_for_bm25_rows(run_cli, tmp_path, shared_data):
+    code, out, err = run_cli("reproduce", "--only", "bm25:k1=0.9,b=0.4", "--out", str(tmp_path / "R.md"))
+    assert code == 0, out + err
+    matrix = (tmp_path / "R.md").read_text()
+    assert "| scifact | `bm25:k1=0.9,b=0.4` | nDCG@10 | 0.6789 | 0.6789 | OK |" in matrix
+    assert "| cacm | `bm25:k1=0.9,b=0.4` | AP | 0.3123 | 0.3123 | OK |" in matrix
+    assert "| FAIL |" not in matrix
+
+
+def test_power_law_fit_recovers_exponent():
+    sizes = [1000, 2000, 5000, 10000]
+    fit = fit_power_law(sizes, [0.002 * s**1.5 for s in sizes])
+    assert fit.exponent == pytest.approx(1.5) and fit.r2 == pytest.approx(1.0)
+    assert fit.at(8_800_000) == pytest.approx(0.002 * 8_800_000**1.5, rel=1e-6)
+    assert fit_power_law([1000], [1.0]) is None
+
+
+def test_scale_command_measures_fits_and_labels_projections(run_cli, tmp_path, shared_data):
+    out = tmp_path / "scale"
+    code, stdout, err = run_cli("scale", "--dataset", "scifact", "--methods", "tfidf,bm25", "--sizes", "600,1200,2400",
+                                "--queries", "30", "--latency-queries", "15", "--project", "1m,8.8m", "--out", str(out))
+    assert code == 0, err
+    text = (out / "scifact" / "scale.md").read_text()
+    assert "PROJECTIONS" in text and "projected @ 8.8M" in text and "`bm25`" in text
+    assert (out / "scifact" / "scale.png").stat().st_size > 0
+    assert len(list((out / "scifact" / "runs").rglob("*.json"))) == 6
