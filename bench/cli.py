@@ -376,7 +376,9 @@ def reproduce(expected_path, only, out, data_dir) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
 @click.option("--out", type=click.Path(file_okay=False), default="reports/scale", show_default=True)
-def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, latency_queries, seed, data_dir, out) -> None:
+@click.option("--report-only", is_flag=True, help="Re-fit and re-plot the results already under --out without measuring.")
+def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, latency_queries, seed, data_dir, out,
+          report_only) -> None:
     """Measure methods at growing corpus sizes, fit power laws and project them to sizes you name.
 
     \b
@@ -399,10 +401,17 @@ def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, 
     folder = Path(out) / dataset.replace("/", "_")
     settings = RunSettings(latency_queries=latency_queries, out_dir=folder / "runs")
     results = []
-    with make_progress(err_console) as progress:
-        for size in sorted(size_list):
-            data = prepare_dataset(dataset, corpus=size, queries=queries, seed=seed, data_dir=data_dir, distractors=distractors)
-            results += run_methods(data, specs, settings, progress)
+    if report_only:
+        from bench.report import collect
+
+        wanted = {str(spec) for spec in specs}
+        results = [r for r in collect([str(folder / "runs")]) if r["method"] in wanted]
+    else:
+        with make_progress(err_console) as progress:
+            for size in sorted(size_list):
+                data = prepare_dataset(dataset, corpus=size, queries=queries, seed=seed, data_dir=data_dir,
+                                       distractors=distractors)
+                results += run_methods(data, specs, settings, progress)
     title = f"{dataset}" + (f" + {distractors}" if distractors else "")
     text, plot = scale_report(results, targets, budget_ms, folder, title)
     out_console().print(text, highlight=False, markup=False)

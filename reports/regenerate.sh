@@ -30,6 +30,7 @@ baseline)
 scale)
   bench scale --dataset scifact --distractors nfcorpus,cacm,msmarco-dl19 --methods "bm25,biencoder,binary,ivf:nlist=64,nprobe=16" \
     --sizes 1k,2k,5k,10k,16783 --project 1m,8.8m --budget-ms 1000 --latency-queries 100 --out reports/scale
+  # re-fit without measuring: add --report-only
   ;;
 train)
   bench train biencoder --base "$M" --dataset scifact --pairs title-text --negatives inbatch --hard-negatives bm25:1 \
