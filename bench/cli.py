@@ -130,9 +130,13 @@ def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, k
         for result in results:
             for warning in sanity_warnings(result):
                 err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-        board = markdown(results)
+        # The subset folder's leaderboard covers every method measured there, not only this invocation's.
+        from bench.results import read_result
+
         board_path = group_dir(Path(out), results[0]["dataset"]) / "leaderboard.md"
-        atomic.write_text(board_path, board)
+        everything = {r["method"]: r for r in (read_result(p) for p in sorted(board_path.parent.glob("*.json")))}
+        everything.update({r["method"]: r for r in results})
+        atomic.write_text(board_path, markdown(list(everything.values())))
         if as_json:
             real_stdout.write(json.dumps(results, indent=1) + "\n")
         else:
