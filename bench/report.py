@@ -35,9 +35,15 @@ def collect(paths: list[str]) -> list[dict]:
 
 
 def group_by_subset(results: list[dict]) -> dict[tuple[str, str], list[dict]]:
-    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    """Results per (dataset, subset fingerprint); a method measured twice on a subset keeps its newest result."""
+    newest: dict[tuple[str, str, str], dict] = {}
     for result in results:
-        groups[(result["dataset"]["name"], result["dataset"]["fingerprint"])].append(result)
+        key = (result["dataset"]["name"], result["dataset"]["fingerprint"], result["method"])
+        if key not in newest or result.get("timestamp", "") >= newest[key].get("timestamp", ""):
+            newest[key] = result
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for (name, fingerprint, _), result in newest.items():
+        groups[(name, fingerprint)].append(result)
     return groups
 
 
