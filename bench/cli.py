@@ -491,7 +491,8 @@ def train_biencoder_command(base, dataset, pairs_kind, hard_negatives, batch_siz
     with make_progress(err_console) as progress:
         if parsed and parsed[0] == "dense":
             miner = dense_miner(parsed[1], corpus)
-            mine_negatives = lambda train_pairs, model, tokenizer, pooling: miner(train_pairs, model, tokenizer, pooling, max_length)  # noqa: E731
+            mine_negatives = lambda train_pairs, model, tokenizer, pooling: miner(  # noqa: E731
+                train_pairs, model, tokenizer, pooling, max_length, pairs_kind)
         elif parsed:
             cached: dict = {}
 

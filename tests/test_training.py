@@ -10,7 +10,7 @@ from bench.errors import BenchError
 from bench.training.biencoder import train_biencoder
 from bench.training.loop import TrainConfig, state_dir
 from bench.training.negatives import mine, parse_negatives
-from bench.training.pairs import Pair, build_pairs, crop, ict, title_text
+from bench.training.pairs import Pair, build_pairs, crop, ict, passage_text, title_text
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
 from retrievers import Context
 
@@ -31,6 +31,14 @@ def test_pair_builders_on_a_toy_corpus(toy):
     (spans,) = [p for p in crop(toy, seed=1) if p.doc_id == "d9"]
     assert len(spans.query.split()) >= 8 and spans.query in toy.corpus["d9"].flat()
     assert crop(toy, seed=1) == crop(toy, seed=1)
+
+
+def test_negatives_take_the_same_form_as_positives(toy):
+    # title-text positives are bodies without titles; a negative with its title would be a giveaway shortcut.
+    assert passage_text("title-text", toy, "d2") == toy.corpus["d2"].text
+    assert passage_text("ict", toy, "d2") == toy.corpus["d2"].flat()
+    pair = next(p for p in title_text(toy) if p.doc_id == "d1")
+    assert not pair.positive.startswith(toy.corpus["d1"].title)
 
 
 def test_refuses_to_train_on_evaluation_queries(toy, tmp_path):

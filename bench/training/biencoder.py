@@ -18,7 +18,7 @@ from bench.models import missing_model_error, resolve_model, sentence_transforme
 from bench.training.loop import (
     TrainConfig, TrainLog, clear_state, load_state, optimizer_step, ranking_scores, save_state, seed_everything, write_log_and_curve,
 )
-from bench.training.pairs import Pair
+from bench.training.pairs import Pair, passage_text
 
 
 def load_encoder(base: str, device: str):
@@ -124,7 +124,7 @@ def train_biencoder(cfg: TrainConfig, corpus: Dataset, pairs: list[Pair], mine_n
         random.Random(cfg.seed * 1000 + epoch).shuffle(epoch_order)
         batch_ids = epoch_order[in_epoch * cfg.batch_size : (in_epoch + 1) * cfg.batch_size]
         batch = [train[i] for i in batch_ids]
-        hard = [corpus.corpus[d].flat() for i in batch_ids for d in (negatives[i] if negatives else [])]
+        hard = [passage_text(cfg.pairs, corpus, d) for i in batch_ids for d in (negatives[i] if negatives else [])]
         with autocast:
             q = embed(model, tokenizer, [cfg.query_prefix + p.query for p in batch], pooling, cfg.max_length, device)
             d = embed(model, tokenizer, [cfg.doc_prefix + t for t in [p.positive for p in batch] + hard], pooling, cfg.max_length, device)

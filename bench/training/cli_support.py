@@ -9,7 +9,7 @@ from bench.data.resolve import load_dataset
 from bench.errors import BenchError
 from bench.paths import cache_dir
 from bench.training.negatives import mine, parse_negatives, positives_by_query, take_negatives
-from bench.training.pairs import build_pairs
+from bench.training.pairs import build_pairs, passage_text
 from retrievers import Context
 
 
@@ -44,9 +44,9 @@ def dense_miner(count: int, corpus, batch: int = 64):
     from bench.training.biencoder import embed
 
     doc_ids = list(corpus.corpus)
-    texts = [corpus.corpus[d].flat() for d in doc_ids]
 
-    def mine_with(train_pairs, model, tokenizer, pooling, max_length=256):
+    def mine_with(train_pairs, model, tokenizer, pooling, max_length=256, kind="title-text"):
+        texts = [passage_text(kind, corpus, d) for d in doc_ids]
         device = next(model.parameters()).device
         with torch.no_grad():
             docs = np.concatenate([embed(model, tokenizer, texts[i:i + batch], pooling, max_length, device).float().cpu().numpy()

@@ -18,7 +18,7 @@ from bench.models import missing_model_error, resolve_model
 from bench.training.loop import (
     TrainConfig, TrainLog, clear_state, load_state, optimizer_step, save_state, seed_everything, write_log_and_curve,
 )
-from bench.training.pairs import Pair
+from bench.training.pairs import Pair, passage_text
 
 
 def train_cross_encoder(cfg: TrainConfig, corpus: Dataset, pairs: list[Pair], negatives: list[list[str]], *,
@@ -61,7 +61,7 @@ def train_cross_encoder(cfg: TrainConfig, corpus: Dataset, pairs: list[Pair], ne
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, log = state["step"], TrainLog(**state["log"])
-    text = lambda doc_id: corpus.corpus[doc_id].flat()  # noqa: E731
+    text = lambda doc_id: passage_text(cfg.pairs, corpus, doc_id)  # noqa: E731  (same form as the positives)
 
     def logits(queries: list[str], docs: list[str]):
         batch = tokenizer(queries, docs, padding=True, truncation=True, max_length=cfg.max_length, return_tensors="pt").to(device)

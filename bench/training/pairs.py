@@ -25,6 +25,16 @@ class Pair:
     query_id: str | None = None
 
 
+def passage_text(kind: str, dataset: Dataset, doc_id: str) -> str:
+    """A mined negative in the same form as that builder's positives.
+
+    ``title-text`` positives are bodies without their title; giving negatives their title would let a model
+    learn "a passage that starts with a title is not relevant" instead of relevance.
+    """
+    doc = dataset.corpus[doc_id]
+    return doc.text if kind == "title-text" else doc.flat()
+
+
 def title_text(dataset: Dataset) -> list[Pair]:
     return [Pair(doc.title, doc.text, doc_id) for doc_id, doc in dataset.corpus.items() if doc.title.strip() and doc.text.strip()]
 
