@@ -131,12 +131,10 @@ def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, k
             for warning in sanity_warnings(result):
                 err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
         # The subset folder's leaderboard covers every method measured there, not only this invocation's.
-        from bench.results import read_result
+        from bench.results import merged_with_folder
 
         board_path = group_dir(Path(out), results[0]["dataset"]) / "leaderboard.md"
-        everything = {r["method"]: r for r in (read_result(p) for p in sorted(board_path.parent.glob("*.json")))}
-        everything.update({r["method"]: r for r in results})
-        atomic.write_text(board_path, markdown(list(everything.values())))
+        atomic.write_text(board_path, markdown(list(merged_with_folder(board_path.parent, results).values())))
         if as_json:
             real_stdout.write(json.dumps(results, indent=1) + "\n")
         else:
@@ -213,10 +211,9 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
             progress.advance(task)
     folder = group_dir(Path(out), info)
     # Earlier sweeps on the same subset (same fingerprint, same folder) join the report and its plots.
-    from bench.results import read_result
+    from bench.results import merged_with_folder
 
-    measured = {r["method"]: r for r in (read_result(p) for p in sorted(folder.glob("*.json")))}
-    measured.update({r["method"]: r for r in results})
+    measured = merged_with_folder(folder, results)
     ordered = [measured.pop(str(points[0]))] if str(points[0]) in measured else []
     written = write_report(ordered + list(measured.values()), folder)
     out_console().print((folder / "sweep.md").read_text())

@@ -58,6 +58,13 @@ def read_result(path: Path) -> dict:
     return data
 
 
+def merged_with_folder(folder: Path, results: list[dict]) -> dict[str, dict]:
+    """Results already stored in a subset folder, overridden by ``results``, keyed by method spec."""
+    merged = {r["method"]: r for r in (read_result(p) for p in sorted(Path(folder).glob("*.json")))}
+    merged.update({r["method"]: r for r in results})
+    return merged
+
+
 def load_results(paths: Iterable[str | Path]):
     """Results as a pandas DataFrame: one row per result, metrics and latency percentiles as columns."""
     import pandas as pd

@@ -7,7 +7,6 @@ Run: ``pytest tests/benchmarks --benchmark-only -s``.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import torch
@@ -15,6 +14,7 @@ import torch
 from bench.data import load_dataset, make_subset
 from retrievers import Context, build
 from benchmarks.alternate import best_seconds
+from benchmarks.models import minilm_sized_cross_encoder
 
 PAIRS = int(os.environ.get("BENCH_CE_PAIRS", "256"))
 BATCH = 32
@@ -24,16 +24,7 @@ ROUNDS = 3
 def _model(tmp_path: Path) -> Path:
     if os.environ.get("BENCH_CE_MODEL"):
         return Path(os.environ["BENCH_CE_MODEL"])
-    from transformers import BertConfig, BertForSequenceClassification
-
-    minilm = Path(os.environ["BENCH_MODEL_DIR"]) / "sentence-transformers__all-MiniLM-L6-v2"
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
-                        intermediate_size=1536, max_position_embeddings=512, num_labels=1)
-    BertForSequenceClassification(config).save_pretrained(tmp_path / "ce")
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(minilm / name, tmp_path / "ce" / name)
-    return tmp_path / "ce"
+    return minilm_sized_cross_encoder(tmp_path / "ce")
 
 
 def test_ce_pairs_per_second_ratio(benchmark, shared_data, tmp_path):

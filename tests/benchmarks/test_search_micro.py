@@ -7,13 +7,12 @@ Run: ``pytest tests/benchmarks/test_search_micro.py --benchmark-only --benchmark
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-import torch
 
 from bench.data import load_dataset, make_subset
+from benchmarks.models import minilm_sized_cross_encoder
 from retrievers import Context, build
 
 METHODS = [
@@ -34,17 +33,7 @@ def fixed_index(isolated_cache, shared_data):
 
 @pytest.fixture(scope="module")
 def minilm_sized_ce(tmp_path_factory) -> Path:
-    """A random cross-encoder of all-MiniLM-L6-v2's size (no trained one ships offline): real compute cost."""
-    from transformers import BertConfig, BertForSequenceClassification
-
-    folder = tmp_path_factory.mktemp("ce")
-    torch.manual_seed(0)
-    BertForSequenceClassification(BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
-                                             intermediate_size=1536, num_labels=1)).save_pretrained(folder)
-    minilm = Path(os.environ["BENCH_MODEL_DIR"]) / "sentence-transformers__all-MiniLM-L6-v2"
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(minilm / name, folder / name)
-    return folder
+    return minilm_sized_cross_encoder(tmp_path_factory.mktemp("ce"))
 
 
 @pytest.mark.parametrize("method", METHODS)
