@@ -61,6 +61,33 @@ def model_identity(resolved: str) -> str:
     return f"local:{digest.hexdigest()[:20]}"
 
 
+def local_model_identities(params: dict) -> dict[str, str]:
+    """Weights hashes of the local models a method's parameters name (``model=...``, nested in cascades).
+
+    Recorded in every result so that a stored result measured with other weights behind the same path (a model
+    re-trained into the same folder) is recognised as stale instead of being reused. Hub names are left out:
+    their identity would need the network.
+    """
+    found: dict[str, str] = {}
+
+    def walk(value) -> None:
+        if not isinstance(value, dict):
+            return
+        for key, item in value.items():
+            if key == "model" and isinstance(item, str):
+                try:
+                    resolved = resolve_model(item)
+                except BenchError:
+                    continue
+                if Path(resolved).is_dir():
+                    found[item] = model_identity(resolved)
+            else:
+                walk(item)
+
+    walk(params)
+    return found
+
+
 def sentence_transformers_config(resolved: str) -> dict:
     """Pooling, normalisation and max length declared by a sentence-transformers checkpoint (empty if none)."""
     path = Path(resolved)

@@ -20,6 +20,7 @@ from bench import environment
 from bench.data.dataset import Dataset
 from bench.latency import measure_latency, summarize
 from bench.measures import DEFAULT_MEASURES, evaluate
+from bench.models import local_model_identities
 from bench.paths import cache_dir
 from bench.results import SCHEMA_VERSION, write_result
 from retrievers import Context, Hits, registry
@@ -94,6 +95,7 @@ def run_method(
         "method": str(spec),
         "method_name": spec.name,
         "params": dict(retriever.config),
+        "models": local_model_identities(dict(retriever.config)),
         "dataset": dataset.describe(),
         "config": {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(settings).items()},
         "metrics": aggregate,

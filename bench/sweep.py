@@ -1,7 +1,8 @@
 """Parameter grids (ann-benchmarks style): ``ivf:nlist=16,64;nprobe=1,2,4`` -> one result per point.
 
 Points already measured on the same subset (same fingerprint, hence same result path) are loaded
-instead of re-run, so an interrupted sweep resumes; ``--force`` re-measures.
+instead of re-run, so an interrupted sweep resumes; ``--force`` re-measures. A stored point whose local model
+now has other weights (re-trained into the same folder) is re-measured.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import itertools
 from pathlib import Path
 
 from bench.errors import BenchError, read_toml
+from bench.models import local_model_identities
 from bench.results import group_dir, read_result, slug
 from retrievers import validate
 from retrievers.spec import MethodSpec
@@ -54,8 +56,13 @@ def load_config(path: Path) -> dict:
 
 
 def existing_result(out_dir: Path, dataset_info: dict, spec: MethodSpec) -> dict | None:
+    """The stored result for this point, unless a local model it names now has other weights (then: re-measure)."""
     path = group_dir(out_dir, dataset_info) / f"{slug(str(spec))}.json"
-    return read_result(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    stored = read_result(path)
+    current = local_model_identities(stored.get("params", {}))
+    return stored if all(stored.get("models", {}).get(name) == identity for name, identity in current.items()) else None
 
 
 BITS = {"biencoder": 32, "bert": 32, "quant": None, "binary": 1}

@@ -37,9 +37,9 @@ train)
     --batch-size 32 --temperature 0.05 --epochs 1 --out models/ft-scifact
   # joins the tfidf/bm25/biencoder rows of the 'leaderboards' step (same subset, same folder)
   bench run --dataset scifact --methods "biencoder:model=models/ft-scifact" --out reports/runs
-  # 60 steps x 6 queries x (1 positive + 4 BM25 negatives): a CPU-sized run, not a full epoch (see the README).
+  # 120 steps x 6 queries x (1 positive + 4 BM25 negatives): a CPU-sized run, not a full epoch (see the README).
   bench train cross-encoder --base "$M" --dataset scifact --pairs title-text --hard-negatives bm25:4 --batch-size 30 \
-    --max-steps 60 --eval-every 10 --threads 1 --out models/ce-scifact
+    --max-steps 120 --eval-every 20 --out models/ce-scifact
   bench sweep --dataset msmarco-dl19 --method "bm25>>ce:model=models/ce-scifact;max_length=256;depth=10,20,50,100,200" \
     --method "bm25>>oracle:depth=100" --latency-queries 3 --out reports/sweeps
   bench sweep --dataset scifact --queries 50 --method "bm25>>ce:model=models/ce-scifact;max_length=256;depth=10,20,50,100,200" \

@@ -47,3 +47,30 @@ def test_distractors_pad_the_corpus_and_change_the_fingerprint(run_cli, tmp_path
     assert padded["dataset"]["n_docs"] == plain["dataset"]["n_docs"] + 10  # "pad:d1" does not collide with "d1"
     assert padded["dataset"]["fingerprint"] != plain["dataset"]["fingerprint"]
     assert padded["dataset"]["subset"]["distractors"] == ["pad"]
+
+def test_sweep_re_measures_a_point_whose_model_was_retrained_in_place(run_cli, tmp_path):
+    """Same folder, other weights (what `bench train --out` over an old model does): the stored point is stale."""
+    from conftest import make_tiny_bert
+
+    model = make_tiny_bert(tmp_path / "model", seed=0)
+    folder = write_beir(tmp_path / "toy", TOY_DOCS, TOY_QUERIES, TOY_QRELS)
+    out = tmp_path / "sweeps"
+    args = ("sweep", "--dataset", str(folder), "--method", f"biencoder:model={model}", "--baseline", "",
+            "--latency-queries", "1", "--out", str(out))
+    code, _, err = run_cli(*args)
+    assert code == 0, err
+    (result,) = [p for p in out.rglob("*.json")]
+    first = json.loads(result.read_text())
+    assert list(first["models"].values())[0].startswith("local:")
+    stamp = result.stat().st_mtime_ns
+
+    code, _, err = run_cli(*args)  # unchanged weights: reused
+    assert code == 0, err
+    assert result.stat().st_mtime_ns == stamp
+
+    make_tiny_bert(model, seed=1)  # re-trained into the same folder
+    code, _, err = run_cli(*args)
+    assert code == 0, err
+    second = json.loads(result.read_text())
+    assert result.stat().st_mtime_ns != stamp and second["models"] != first["models"]
+    assert second["build"]["encoded_docs"] == len(TOY_DOCS)  # new weights: nothing reused from the embedding cache

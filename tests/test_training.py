@@ -128,6 +128,8 @@ def test_cli_trains_both_models_that_bench_run_then_loads(run_cli, tmp_path, tin
               "--max-steps", "3", "--max-length", "32", "--val-size", "5", "--threads", "2")
     code, out, err = run_cli("train", "biencoder", *common, "--hard-negatives", "bm25:1", "--out", str(tmp_path / "bi"))
     assert code == 0, err
+    validation = json.loads((tmp_path / "bi" / "train_log.json").read_text())["validation"]
+    assert validation[0]["candidates"] > 5  # the 5 held-out positives plus their own mined negatives
     code, out, err = run_cli("train", "cross-encoder", *common, "--hard-negatives", "bm25:2", "--out", str(tmp_path / "ce"))
     assert code == 0, err
     assert json.loads((tmp_path / "ce" / "config.json").read_text())["architectures"][0].endswith("ForSequenceClassification")

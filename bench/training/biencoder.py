@@ -90,7 +90,7 @@ def train_biencoder(cfg: TrainConfig, corpus: Dataset, pairs: list[Pair], mine_n
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * total), total)
     log = TrainLog(config={k: str(v) for k, v in vars(cfg).items()})
     log.config.update(train_pairs=len(train), val_pairs=len(val), steps=total, device=device)
-    step, negatives, negatives_epoch = 0, None, -1
+    step, negatives, val_negatives, negatives_epoch = 0, None, None, -1
     state = load_state(cfg.out) if resume else None
     if state:
         model.load_state_dict(state["model"])
@@ -99,27 +99,45 @@ def train_biencoder(cfg: TrainConfig, corpus: Dataset, pairs: list[Pair], mine_n
         step = state["step"]
         log = TrainLog(**state["log"])
         negatives, negatives_epoch = state["extra"].get("negatives"), state["extra"].get("negatives_epoch", -1)
+        val_negatives = state["extra"].get("val_negatives")
+
+    def mine() -> None:
+        """Negatives for the training pairs and, for a harder validation, the held-out ones (mined together)."""
+        nonlocal negatives, val_negatives
+        model.eval()
+        mined = mine_negatives(train + val, model, tokenizer, pooling)
+        negatives, val_negatives = mined[: len(train)], mined[len(train):]
+        model.train()
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") else torch.autocast("cpu", enabled=False)
 
     def validate() -> None:
+        """Rank each held-out query's positive among all held-out positives and the held-out hard negatives.
+
+        In-batch-style candidates alone are too easy for weak supervision (title -> body is ~0.99 recall@1 for a
+        pretrained encoder); the mined negatives make the curve move when the model learns something.
+        """
         model.eval()
+        own = {p.doc_id for p in val}
+        extra = list(dict.fromkeys(d for row in (val_negatives or []) for d in row if d not in own))
+        passages = [p.positive for p in val] + [passage_text(cfg.pairs, corpus, d) for d in extra]
         with torch.no_grad(), autocast:
             q = torch.cat([embed(model, tokenizer, [cfg.query_prefix + p.query for p in val[i:i + 64]], pooling, cfg.max_length, device) for i in range(0, len(val), 64)])
-            d = torch.cat([embed(model, tokenizer, [cfg.doc_prefix + p.positive for p in val[i:i + 64]], pooling, cfg.max_length, device) for i in range(0, len(val), 64)])
-        log.validation.append({"step": step, **ranking_scores((q @ d.T).float().cpu().numpy())})
+            d = torch.cat([embed(model, tokenizer, [cfg.doc_prefix + t for t in passages[i:i + 64]], pooling, cfg.max_length, device) for i in range(0, len(passages), 64)])
+        log.validation.append({"step": step, "candidates": len(passages), **ranking_scores((q @ d.T).float().cpu().numpy())})
         model.train()
 
+    if cfg.hard_negatives and negatives is None:
+        mine()
+        negatives_epoch = 0
     if step == 0 and val:
         validate()
     task = progress.add_task("train biencoder", total=total, completed=step) if progress else None
     model.train()
     while step < total:
         epoch, in_epoch = divmod(step, steps_per_epoch)
-        if cfg.hard_negatives and negatives_epoch != epoch and (negatives is None or cfg.hard_negatives.startswith("dense")):
-            model.eval()
-            negatives = mine_negatives(train, model, tokenizer, pooling)
+        if cfg.hard_negatives and negatives_epoch != epoch and cfg.hard_negatives.startswith("dense"):
+            mine()
             negatives_epoch = epoch
-            model.train()
         epoch_order = list(range(len(train)))
         random.Random(cfg.seed * 1000 + epoch).shuffle(epoch_order)
         batch_ids = epoch_order[in_epoch * cfg.batch_size : (in_epoch + 1) * cfg.batch_size]
@@ -142,7 +160,8 @@ def train_biencoder(cfg: TrainConfig, corpus: Dataset, pairs: list[Pair], mine_n
             validate()
         if step % cfg.save_every == 0 and step < total:
             save_state(cfg.out, step=step, model=model, optimizer=optimizer, scheduler=scheduler, log=log,
-                       extra={"negatives": negatives, "negatives_epoch": negatives_epoch})
+                       extra={"negatives": negatives, "val_negatives": val_negatives,
+                              "negatives_epoch": negatives_epoch})
     if progress:
         progress.remove_task(task)
     with atomic.staged_dir(Path(cfg.out)) as staging:

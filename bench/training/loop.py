@@ -95,7 +95,13 @@ def write_log_and_curve(folder: Path, log: TrainLog, title: str) -> None:
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     if log.steps:
-        left.plot([s["step"] for s in log.steps], [s["loss"] for s in log.steps], linewidth=0.8)
+        steps, losses = [s["step"] for s in log.steps], np.array([s["loss"] for s in log.steps])
+        left.plot(steps, losses, linewidth=0.6, alpha=0.5, label="per step")
+        window = max(1, min(20, len(losses) // 5))
+        if window > 1:  # a trend line: one batch's loss is noisy
+            smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+            left.plot(steps[window - 1:], smooth, linewidth=1.6, label=f"mean of {window}")
+            left.legend()
     left.set_xlabel("training step")
     left.set_ylabel("loss")
     left.grid(True, alpha=0.3)
