@@ -37,9 +37,14 @@ train)
     --batch-size 32 --temperature 0.05 --epochs 1 --out models/ft-scifact
   # joins the tfidf/bm25/biencoder rows of the 'leaderboards' step (same subset, same folder)
   bench run --dataset scifact --methods "biencoder:model=models/ft-scifact" --out reports/runs
+  # what else was tried: inverse-cloze pairs (one sentence -> the rest of its abstract), 60 steps
+  bench train biencoder --base "$M" --dataset scifact --pairs ict --negatives inbatch --hard-negatives bm25:1 \
+    --batch-size 32 --temperature 0.05 --max-steps 60 --eval-every 20 --out models/ft-scifact-ict
+  bench run --dataset scifact --methods "biencoder:model=models/ft-scifact-ict" --out reports/runs
   # 120 steps x 6 queries x (1 positive + 4 BM25 negatives): a CPU-sized run, not a full epoch (see the README).
   bench train cross-encoder --base "$M" --dataset scifact --pairs title-text --hard-negatives bm25:4 --batch-size 30 \
     --max-steps 120 --eval-every 20 --out models/ce-scifact
+  for m in ft-scifact ft-scifact-ict ce-scifact; do mkdir -p reports/training/$m; cp models/$m/train_log.json models/$m/train_curve.png reports/training/$m/; done
   bench sweep --dataset msmarco-dl19 --method "bm25>>ce:model=models/ce-scifact;max_length=256;depth=10,20,50,100,200" \
     --method "bm25>>oracle:depth=100" --latency-queries 3 --out reports/sweeps
   bench sweep --dataset scifact --queries 50 --method "bm25>>ce:model=models/ce-scifact;max_length=256;depth=10,20,50,100,200" \
