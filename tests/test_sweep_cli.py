@@ -48,6 +48,7 @@ def test_distractors_pad_the_corpus_and_change_the_fingerprint(run_cli, tmp_path
     assert padded["dataset"]["fingerprint"] != plain["dataset"]["fingerprint"]
     assert padded["dataset"]["subset"]["distractors"] == ["pad"]
 
+
 def test_sweep_re_measures_a_point_whose_model_was_retrained_in_place(run_cli, tmp_path):
     """Same folder, other weights (what `bench train --out` over an old model does): the stored point is stale."""
     from conftest import make_tiny_bert

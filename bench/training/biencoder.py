@@ -108,6 +108,7 @@ def train_biencoder(cfg: TrainConfig, corpus: Dataset, pairs: list[Pair], mine_n
         mined = mine_negatives(train + val, model, tokenizer, pooling)
         negatives, val_negatives = mined[: len(train)], mined[len(train):]
         model.train()
+
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") else torch.autocast("cpu", enabled=False)
 
     def validate() -> None:
