@@ -71,6 +71,9 @@ def test_gate_judgements():
     assert judge_ratio(2.0, 3.9, 1.0) == "OK"
     assert judge_ratio(2.0, 4.1, 1.0) == "FAIL"
     assert judge_ratio(2.0, 0.9, 1.0) == "OKish"
+    # a sub-millisecond p50 tripling is noise when the difference is within the absolute slack
+    assert judge_ratio(0.15, 0.40, 1.0, slack=0.3) == "OK"
+    assert judge_ratio(0.15, 0.50, 1.0, slack=0.3) == "FAIL"
 
 
 def test_gate_passes_on_the_baseline_and_fails_on_an_injected_bm25_regression(run_cli, tmp_path, shared_data, monkeypatch):
