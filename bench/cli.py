@@ -490,13 +490,9 @@ def train_biencoder_command(base, dataset, pairs_kind, hard_negatives, batch_siz
             miner = dense_miner(parsed[1], corpus)
             mine_negatives = lambda train_pairs, model, tokenizer, pooling: miner(  # noqa: E731
                 train_pairs, model, tokenizer, pooling, max_length, pairs_kind)
-        elif parsed:
-            cached: dict = {}
-
-            def mine_negatives(train_pairs, model, tokenizer, pooling):
-                if "bm25" not in cached:
-                    cached["bm25"] = bm25_negatives(hard_negatives, train_pairs, corpus, progress, threads)
-                return cached["bm25"]
+        elif parsed:  # BM25 negatives do not depend on the model: train_biencoder mines them once
+            mine_negatives = lambda train_pairs, model, tokenizer, pooling: bm25_negatives(  # noqa: E731
+                hard_negatives, train_pairs, corpus, progress, threads)
         else:
             mine_negatives = None
         log = train_biencoder(cfg, corpus, pairs, mine_negatives, resume=resume, progress=progress)

@@ -60,7 +60,7 @@ def test_sweep_re_measures_a_point_whose_model_was_retrained_in_place(run_cli, t
             "--latency-queries", "1", "--out", str(out))
     code, _, err = run_cli(*args)
     assert code == 0, err
-    (result,) = [p for p in out.rglob("*.json")]
+    (result,) = out.rglob("*.json")
     first = json.loads(result.read_text())
     assert list(first["models"].values())[0].startswith("local:")
     stamp = result.stat().st_mtime_ns
