@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -23,6 +24,10 @@ LATENCY_TOLERANCE = 1.0  # relative: FAIL when the ratio more than doubles, OKis
 # shared 2-core VM with nothing changed, so a slowdown must also exceed this many milliseconds to FAIL.
 LATENCY_SLACK_MS = 1.0
 GATED_MEASURES = ("R@10", "nDCG@10", "RR@10")
+# A latency FAIL is re-measured (fresh index, fresh calibration) this many more times and stands only if every
+# measurement fails: a real slowdown reproduces, a burst of load from a neighbour on a shared VM does not
+# (CI saw TF-IDF at 2.5x its usual p50 once while the calibration loop moved only 1.3x).
+LATENCY_CONFIRMATIONS = 2
 
 
 def calibration_ms(repeats: int = 41) -> float:
@@ -119,6 +124,41 @@ def compare(baseline: dict, results: list[dict], calibration: float) -> list[Ver
             verdicts.append(Verdict(entry["method"], f"{name} (p50 / calibration)", spec["value"], ratio,
                                     f"×{1 + spec['tolerance']:.1f} and +{LATENCY_SLACK_MS:g} ms",
                                     judge_ratio(spec["value"], ratio, spec["tolerance"], LATENCY_SLACK_MS / calibration)))
+    return verdicts
+
+
+def is_latency_check(verdict: Verdict) -> bool:
+    return verdict.check.startswith("p50_ratio")
+
+
+def confirm_latency_failures(
+    baseline: dict,
+    verdicts: list[Verdict],
+    remeasure: Callable[[list[str]], tuple[list[dict], float]],
+    attempts: int = LATENCY_CONFIRMATIONS,
+) -> list[Verdict]:
+    """Re-measure methods whose only reason to fail might be noise; quality verdicts are deterministic and kept.
+
+    ``remeasure(methods)`` re-runs those methods and returns their results with the calibration of that run.
+    A latency verdict turns OK as soon as one re-measurement passes; its note lists every ratio measured.
+    """
+    verdicts = list(verdicts)
+    history: dict[str, list[float]] = {}
+    for _ in range(attempts):
+        suspects = [v.method for v in verdicts if is_latency_check(v) and v.status == "FAIL"]
+        if not suspects:
+            break
+        results, calibration = remeasure(suspects)
+        fresh = {(v.method, v.check): v for v in compare(baseline, results, calibration) if is_latency_check(v)}
+        for position, verdict in enumerate(verdicts):
+            again = fresh.get((verdict.method, verdict.check))
+            if verdict.status != "FAIL" or again is None:
+                continue
+            ratios = history.setdefault(verdict.method, [verdict.measured])
+            ratios.append(again.measured)
+            again.note = "measured " + ", ".join(f"{r:.4f}" for r in ratios) + (
+                ": failed every time" if again.status == "FAIL" else ": noise, passed on re-measurement")
+            verdicts[position] = again
     return verdicts
 
 
