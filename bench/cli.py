@@ -302,10 +302,10 @@ def check(baseline_path, update_baseline, dataset, corpus, queries, seed, method
 
     def remeasure(methods: list[str]) -> tuple[list[dict], float]:
         err_console.print(f"re-measuring latency of {', '.join(methods)} to tell a regression from noise")
-        started = calibration_ms()
+        before_ms = calibration_ms()
         with make_progress(err_console) as progress:
             again = run_methods(data, [spec for spec in specs if str(spec) in methods], settings, progress)
-        return again, min(started, calibration_ms())
+        return again, min(before_ms, calibration_ms())
 
     verdicts = confirm_latency_failures(baseline, compare(baseline, results, calibration), remeasure)
     table = Table(title=f"bench check vs {baseline_path} (calibration {calibration:.2f} ms)")
