@@ -143,7 +143,7 @@ def confirm_latency_failures(
     A latency verdict turns OK as soon as one re-measurement passes; its note lists every ratio measured.
     """
     verdicts = list(verdicts)
-    history: dict[str, list[float]] = {}
+    history: dict[tuple[str, str], list[float]] = {}
     for _ in range(attempts):
         suspects = [v.method for v in verdicts if is_latency_check(v) and v.status == "FAIL"]
         if not suspects:
@@ -154,7 +154,7 @@ def confirm_latency_failures(
             again = fresh.get((verdict.method, verdict.check))
             if verdict.status != "FAIL" or again is None:
                 continue
-            ratios = history.setdefault(verdict.method, [verdict.measured])
+            ratios = history.setdefault((verdict.method, verdict.check), [verdict.measured])
             ratios.append(again.measured)
             again.note = "measured " + ", ".join(f"{r:.4f}" for r in ratios) + (
                 ": failed every time" if again.status == "FAIL" else ": noise, passed on re-measurement")

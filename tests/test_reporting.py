@@ -113,13 +113,18 @@ def test_latency_failure_is_confirmed_by_re_measurement_and_noise_is_not():
     assert len(calls) == 2  # a quality FAIL is never re-measured: metrics are deterministic
 
 
-def test_gate_passes_on_the_baseline_and_fails_on_an_injected_bm25_regression(run_cli, tmp_path, shared_data, monkeypatch):
+def _write_gate_baseline(run_cli, tmp_path, methods: str, queries: int):
     baseline = tmp_path / "baseline.json"
-    # A small but sensitive job: on 1,000 docs / 100 queries a changed k1 moves nDCG@10 by more than 0.01.
-    job = ("--dataset", "scifact", "--corpus", "1000", "--queries", "100", "--methods", "bm25,tfidf",
+    job = ("--dataset", "scifact", "--corpus", "1000", "--queries", str(queries), "--methods", methods,
            "--latency-queries", "20", "--out", str(tmp_path / "runs"))
     code, _, err = run_cli("check", "--update-baseline", "--baseline", str(baseline), *job)
     assert code == 0, err
+    return baseline
+
+
+def test_gate_passes_on_the_baseline_and_fails_on_an_injected_bm25_regression(run_cli, tmp_path, shared_data, monkeypatch):
+    # A small but sensitive job: on 1,000 docs / 100 queries a changed k1 moves nDCG@10 by more than 0.01.
+    baseline = _write_gate_baseline(run_cli, tmp_path, "bm25,tfidf", queries=100)
     saved = json.loads(baseline.read_text())
     assert {e["method"] for e in saved["expected"]} == {"bm25", "tfidf"} and saved["calibration_ms"] > 0
 
@@ -136,11 +141,7 @@ def test_gate_passes_on_the_baseline_and_fails_on_an_injected_bm25_regression(ru
 
 
 def test_gate_fails_on_an_injected_latency_regression_after_re_measuring(run_cli, tmp_path, shared_data, monkeypatch):
-    baseline = tmp_path / "baseline.json"
-    job = ("--dataset", "scifact", "--corpus", "1000", "--queries", "50", "--methods", "tfidf",
-           "--latency-queries", "20", "--out", str(tmp_path / "runs"))
-    code, _, err = run_cli("check", "--update-baseline", "--baseline", str(baseline), *job)
-    assert code == 0, err
+    baseline = _write_gate_baseline(run_cli, tmp_path, "tfidf", queries=50)
 
     import time
 
