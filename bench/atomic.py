@@ -6,6 +6,7 @@ would trust, so every file goes to a temporary sibling first and is renamed into
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -28,12 +29,44 @@ def _umask() -> int:
     return current
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(path: Path) -> list[Path]:
+    """Remove staging leftovers of ``path`` whose writer is gone (a run killed with -9 cannot clean up).
+
+    Staging names carry the writer's pid (``.NAME.PID.RANDOM.tmp``); one whose pid is not running, or
+    that has no pid (written before pids were recorded), is removed. Returns what was removed.
+    """
+    path = Path(path)
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp*"):
+        middle = leftover.name[len(path.name) + 2:].split(".", 1)[0]
+        if middle.isdigit() and _alive(int(middle)):
+            continue
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    return removed
+
+
 @contextlib.contextmanager
 def staged_file(path: Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; it replaces ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{suffix}")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=f".tmp{suffix}")
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would make shared results and caches unreadable to others
     try:
@@ -50,7 +83,8 @@ def staged_dir(path: Path) -> Iterator[Path]:
     """Yield a temporary directory that becomes ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    clean_stale(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"))
     try:
         yield tmp
         if path.exists():

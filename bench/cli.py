@@ -11,6 +11,8 @@ from typing import Iterator
 import click
 from rich.console import Console
 
+from rich.markup import escape
+
 from bench.errors import BenchError
 
 err_console = Console(stderr=True)
@@ -38,6 +40,45 @@ def stdout_to_stderr() -> Iterator[object]:
         os.dup2(saved, 1)
         os.close(saved)
         real_stdout.flush()
+
+
+def measuring_options(function):
+    """The options that decide how a run measures, defined once for every command that measures."""
+    options = [
+        click.option("--k", "k", type=int, default=1000, show_default=True,
+                     help="Depth of the quality run's rankings (R@1000 needs 1000)."),
+        click.option("--latency-k", type=int, default=10, show_default=True,
+                     help="Depth of the timed one-query-at-a-time run: what a service returns (top-10)."),
+        click.option("--threads", type=int, default=None, help="Threads for indexing and batch search (default: all cores)."),
+        click.option("--latency-threads", type=int, default=1, show_default=True,
+                     help="Intra-op threads while latency is timed (1, as ann-benchmarks does)."),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N] for dense methods and faiss."),
+        click.option("--batch-size", type=int, default=64, show_default=True, help="Texts per encoder batch for dense methods."),
+        click.option("--latency-queries", type=int, default=None,
+                     help="Time at most this many queries one at a time (default: all sampled queries)."),
+        click.option("--warmup", type=int, default=5, show_default=True, help="Untimed queries before the latency run."),
+        click.option("--ties", type=click.Choice(["score", "returned"]), default="score", show_default=True,
+                     help="score: evaluate as trec_eval does (sort by score, ties by doc id); returned: the method's own order."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def make_settings(*, k=1000, latency_k=10, threads=None, latency_threads=1, device="auto", batch_size=64,
+                  latency_queries=None, warmup=5, ties="score", **rest):
+    """One place that turns options into validated ``RunSettings`` (bad values: one line, exit 2, nothing written)."""
+    from bench.runner import RunSettings
+
+    settings = RunSettings(k=k, latency_k=latency_k, latency_threads=latency_threads, device=device,
+                           batch_size=batch_size, latency_queries=latency_queries, warmup=warmup, ties=ties, **rest)
+    if threads is not None:
+        settings.threads = threads
+    return settings.validate()
+
+
+def warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -73,21 +114,15 @@ def cli() -> None:
 @click.option("--distractors", default=None,
               help="Pad the corpus with every document of these datasets (never relevant), so --corpus can exceed "
                    "the home corpus. Example: --distractors nfcorpus,cacm,msmarco-dl19")
-@click.option("--k", "k", type=int, default=1000, show_default=True, help="Depth of each ranking (R@1000 needs 1000).")
-@click.option("--threads", type=int, default=None, help="Threads for indexing and batch search (default: all cores).")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N] for dense methods and faiss.")
-@click.option("--batch-size", type=int, default=64, show_default=True, help="Texts per encoder batch for dense methods.")
-@click.option("--latency-queries", type=int, default=None,
-              help="Time at most this many queries one at a time (default: all sampled queries).")
-@click.option("--warmup", type=int, default=5, show_default=True, help="Untimed queries before the latency run.")
+@measuring_options
 @click.option("--no-latency", is_flag=True, help="Skip the one-query-at-a-time latency run.")
 @click.option("--measures", default=None,
               help="Comma-separated ir-measures names. Example: --measures 'nDCG@10,R@100,AP,P@30'")
 @click.option("--out", type=click.Path(file_okay=False), default="runs", show_default=True,
               help="Where result JSON, TREC run files and leaderboard.md go (<out>/<dataset>/<subset>/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout (everything else goes to stderr).")
-def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, k, threads, device, batch_size, latency_queries, warmup, no_latency,
-        measures, out, as_json) -> None:
+def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, no_latency, measures, out, as_json,
+        **measuring) -> None:
     """Run methods on a dataset subset and print a leaderboard.
 
     \b
@@ -103,33 +138,25 @@ def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, k
     from bench.measures import DEFAULT_MEASURES, parse_measures
     from bench.results import group_dir
     from bench import atomic
-    from bench.runner import RunSettings, make_progress, run_methods, sanity_warnings
+    from bench.runner import make_progress, run_methods, sanity_warnings
     from retrievers import validate
     from retrievers.spec import split_specs
 
     specs = [validate(text) for text in split_specs(methods)]
     measure_names = tuple(m.strip() for m in measures.split(",")) if measures else DEFAULT_MEASURES
-    parse_measures(measure_names)
-    if k <= 0:
-        raise BenchError("--k must be positive")
     size = parse_size(corpus)
-    settings = RunSettings(
-        k=k, warmup=warmup, latency_queries=latency_queries, measure_latency=not no_latency,
-        measures=measure_names, out_dir=Path(out), device=device, batch_size=batch_size,
-    )
-    if threads:
-        settings.threads = threads
+    settings = make_settings(measure_latency=not no_latency, measures=measure_names, out_dir=Path(out), **measuring)
 
     with (stdout_to_stderr() if as_json else contextlib.nullcontext(sys.stdout)) as real_stdout:
         data = prepare_dataset(dataset, corpus=size, queries=queries, seed=seed, split=split, data_dir=data_dir,
                                distractors=distractors)
         for warning in data.warnings:
-            err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            warn(warning)
         with make_progress(err_console) as progress:
-            results = run_methods(data, specs, settings, progress)
+            results = run_methods(data, specs, settings, progress, on_warning=warn)
         for result in results:
             for warning in sanity_warnings(result):
-                err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+                warn(warning)
         # The subset folder's leaderboard covers every method measured there, not only this invocation's.
         from bench.results import merged_with_folder
 
@@ -139,7 +166,7 @@ def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, k
             real_stdout.write(json.dumps(results, indent=1) + "\n")
         else:
             out_console().print(rich_table(results))
-            err_console.print(f"results: {board_path.parent}", highlight=False)
+            err_console.print(f"results: {escape(str(board_path.parent))}", highlight=False)
 
 
 @cli.command()
@@ -156,13 +183,11 @@ def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, k
 @click.option("--baseline", default=None,
               help="Method spec run first as the reference for ratios (default: the first stage of a cascade grid, "
                    "else biencoder; empty string: none).")
-@click.option("--latency-queries", type=int, default=None, help="Time at most this many queries per point.")
-@click.option("--threads", type=int, default=None)
-@click.option("--device", default="auto", show_default=True)
+@measuring_options
 @click.option("--out", type=click.Path(file_okay=False), default="reports/sweeps", show_default=True)
 @click.option("--force", is_flag=True, help="Re-measure points that already have a result for this subset.")
-def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_dir, baseline, latency_queries, threads,
-          device, out, force) -> None:
+def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_dir, baseline, out, force,
+          **measuring) -> None:
     """Run every point of parameter grids and write a table, CSV and trade-off plots.
 
     \b
@@ -173,11 +198,11 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
       bench sweep --dataset scifact --distractors nfcorpus,cacm,msmarco-dl19 --method "ivf:nlist=64;nprobe=1,4,16"
     """
     from bench.data.prepare import prepare_dataset
-    from bench.runner import RunSettings, make_progress, run_method
+    from bench.runner import make_progress, run_method
     from bench.results import group_dir, write_result
     from bench.sweep import existing_result, expand_grid, load_config
     from bench.sweep_report import write_report
-    from retrievers import validate
+    from retrievers import canonical, validate
 
     config = load_config(Path(config_path)) if config_path else {"grids": []}
     all_grids = list(config["grids"]) + list(grids)
@@ -188,10 +213,8 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
         baseline = all_grids[0].rpartition(">>")[0] if ">>" in all_grids[0] else "biencoder"
     if baseline:
         base = validate(baseline)
-        points = [base] + [p for p in points if str(p) != str(base)]
-    settings = RunSettings(latency_queries=latency_queries, out_dir=Path(out), device=device)
-    if threads:
-        settings.threads = threads
+        points = [base] + [p for p in points if canonical(p).key != canonical(base).key]
+    settings = make_settings(out_dir=Path(out), **measuring)
     data = prepare_dataset(
         dataset or config.get("dataset", "scifact"), corpus=corpus or config.get("corpus", "full"),
         queries=queries if queries is not None else config.get("queries"),
@@ -203,9 +226,9 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
     with make_progress(err_console) as progress:
         task = progress.add_task(f"sweep {len(points)} points", total=len(points))
         for point in points:
-            previous = None if force else existing_result(Path(out), info, point)
+            previous = None if force else existing_result(Path(out), data, point, settings)
             if previous is None:
-                previous, run_hits = run_method(data, point, settings, progress)
+                previous, run_hits = run_method(data, point, settings, progress, on_warning=warn)
                 previous["path"] = str(write_result(Path(out), previous, run_hits))
             results.append(previous)
             progress.advance(task)
@@ -214,10 +237,11 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
     from bench.results import merged_with_folder
 
     measured = merged_with_folder(folder, results)
-    ordered = [measured.pop(str(points[0]))] if str(points[0]) in measured else []
+    first_key = canonical(points[0]).key
+    ordered = [measured.pop(first_key)] if first_key in measured else []
     written = write_report(ordered + list(measured.values()), folder)
-    out_console().print((folder / "sweep.md").read_text())
-    err_console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+    out_console().print((folder / "sweep.md").read_text(), markup=False, highlight=False)
+    err_console.print("wrote " + escape(", ".join(str(p) for p in written)), highlight=False)
 
 
 @cli.command()
@@ -242,7 +266,7 @@ def report(paths, baseline, test, alpha, measure, out) -> None:
     text = leaderboard_markdown(collect(list(paths)), baseline, test, alpha, measure)
     if out:
         atomic.write_text(Path(out), text)
-        err_console.print(f"wrote {out}", highlight=False)
+        err_console.print(f"wrote {escape(str(out))}", highlight=False)
     else:
         out_console().print(text, highlight=False, markup=False)
 
@@ -278,30 +302,31 @@ def check(baseline_path, update_baseline, dataset, corpus, queries, seed, method
     from bench.check import (calibration_ms, compare, confirm_latency_failures, make_baseline, read_baseline,
                              write_baseline)
     from bench.data.prepare import prepare_dataset
-    from bench.runner import RunSettings, make_progress, run_methods
+    from bench.runner import make_progress, run_methods
     from retrievers import validate
     from retrievers.spec import split_specs
 
     if update_baseline:
         job = {"dataset": dataset, "corpus": corpus, "queries": queries, "seed": seed,
-               "methods": split_specs(methods), "latency_queries": latency_queries, "k": 100}
+               "methods": split_specs(methods), "latency_queries": latency_queries, "k": 100, "latency_k": 10}
     else:
         job = read_baseline(Path(baseline_path))["job"]
     specs = [validate(spec) for spec in job["methods"]]
+    settings = make_settings(k=job["k"], latency_k=job.get("latency_k", 10), latency_queries=job["latency_queries"],
+                             out_dir=Path(out))
     data = prepare_dataset(job["dataset"], corpus=job["corpus"], queries=job["queries"], seed=job["seed"])
-    settings = RunSettings(k=job["k"], latency_queries=job["latency_queries"], out_dir=Path(out))
     before = calibration_ms()
     with make_progress(err_console) as progress:
         results = run_methods(data, specs, settings, progress)
     calibration = min(before, calibration_ms())
     if update_baseline:
         write_baseline(Path(baseline_path), make_baseline(job, results, calibration))
-        err_console.print(f"wrote baseline {baseline_path} ({len(results)} methods, calibration {calibration:.2f} ms)")
+        err_console.print(escape(f"wrote baseline {baseline_path} ({len(results)} methods, calibration {calibration:.2f} ms)"))
         return
     baseline = read_baseline(Path(baseline_path))
 
     def remeasure(methods: list[str]) -> tuple[list[dict], float]:
-        err_console.print(f"re-measuring latency of {', '.join(methods)} to tell a regression from noise")
+        err_console.print(f"re-measuring latency of {escape(', '.join(methods))} to tell a regression from noise")
         before_ms = calibration_ms()
         with make_progress(err_console) as progress:
             again = run_methods(data, [spec for spec in specs if str(spec) in methods], settings, progress)
@@ -314,8 +339,8 @@ def check(baseline_path, update_baseline, dataset, corpus, queries, seed, method
     colors = {"OK": "green", "OKish": "yellow", "FAIL": "red"}
     for v in verdicts:
         measured = "–" if v.measured is None else f"{v.measured:.4f}"
-        table.add_row(v.method, v.check, f"{v.expected:.4f}", measured, v.tolerance,
-                      f"[{colors[v.status]}]{v.status}[/]", v.note)
+        table.add_row(escape(v.method), v.check, f"{v.expected:.4f}", measured, v.tolerance,
+                      f"[{colors[v.status]}]{v.status}[/]", escape(v.note))
     out_console().print(table)
     if any(v.status == "OKish" for v in verdicts):
         err_console.print("OKish: better than the baseline beyond tolerance; consider `bench check --update-baseline`.")
@@ -343,7 +368,7 @@ def reproduce(expected_path, only, out, data_dir) -> None:
     from bench import atomic
     from bench.data.prepare import prepare_dataset
     from bench.reproduce import EXPECTED_FILE, load_expected, markdown, matrix_rows
-    from bench.runner import RunSettings, make_progress, run_method
+    from bench.runner import make_progress, run_method
     from retrievers import validate
 
     conditions = load_expected(Path(expected_path) if expected_path else EXPECTED_FILE)
@@ -354,7 +379,7 @@ def reproduce(expected_path, only, out, data_dir) -> None:
     for condition in conditions:
         validate(condition.method)
     rows = []
-    settings = RunSettings(out_dir=None, measure_latency=False)
+    settings = make_settings(out_dir=None, measure_latency=False)
     with make_progress(err_console) as progress:
         for condition in conditions:
             data = prepare_dataset(condition.dataset, data_dir=data_dir)
@@ -367,7 +392,7 @@ def reproduce(expected_path, only, out, data_dir) -> None:
     colors = {"OK": "green", "OKish": "yellow", "FAIL": "red"}
     for row in rows:
         measured = "–" if row["measured"] is None else f"{row['measured']:.4f}"
-        table.add_row(row["dataset"], row["method"], row["measure"], f"{row['expected']:.4f}", measured,
+        table.add_row(escape(row["dataset"]), escape(row["method"]), row["measure"], f"{row['expected']:.4f}", measured,
                       f"[{colors[row['status']]}]{row['status']}[/]")
     out_console().print(table)
     if out:
@@ -400,7 +425,7 @@ def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, 
     """
     from bench.data import parse_size
     from bench.data.prepare import prepare_dataset
-    from bench.runner import RunSettings, make_progress, run_methods
+    from bench.runner import make_progress, run_methods
     from bench.scale import report as scale_report
     from retrievers import validate
     from retrievers.spec import split_specs
@@ -411,7 +436,7 @@ def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, 
     if None in size_list or None in targets:
         raise BenchError("--sizes and --project take numbers of documents (1k, 2k, 8.8m), not 'full'")
     folder = Path(out) / dataset.replace("/", "_")
-    settings = RunSettings(latency_queries=latency_queries, out_dir=folder / "runs")
+    settings = make_settings(latency_queries=latency_queries, out_dir=folder / "runs")
     results = []
     if report_only:
         from bench.report import collect
@@ -423,11 +448,11 @@ def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, 
             for size in sorted(size_list):
                 data = prepare_dataset(dataset, corpus=size, queries=queries, seed=seed, data_dir=data_dir,
                                        distractors=distractors)
-                results += run_methods(data, specs, settings, progress)
+                results += run_methods(data, specs, settings, progress, on_warning=warn)
     title = f"{dataset}" + (f" + {distractors}" if distractors else "")
     text, plot = scale_report(results, targets, budget_ms, folder, title)
     out_console().print(text, highlight=False, markup=False)
-    err_console.print(f"wrote {folder / 'scale.md'}, {plot}", highlight=False)
+    err_console.print(escape(f"wrote {folder / 'scale.md'}, {plot}"), highlight=False)
 
 
 def _train_options(function):
@@ -486,11 +511,15 @@ def train_biencoder_command(base, dataset, pairs_kind, hard_negatives, batch_siz
     """Fine-tune a bi-encoder with InfoNCE (in-batch + mined hard negatives); saves a sentence-transformers folder."""
     from bench.runner import make_progress
     from bench.training.biencoder import train_biencoder
-    from bench.training.cli_support import bm25_negatives, dense_miner, training_inputs
+    from bench.training.cli_support import bm25_negatives, check_train_options, dense_miner, training_inputs
     from bench.training.loop import TrainConfig
     from bench.training.negatives import parse_negatives
 
     parsed = parse_negatives(hard_negatives)
+    check_train_options(batch_size=batch_size, epochs=epochs, lr=lr, max_length=max_length, max_steps=max_steps,
+                        val_size=val_size, eval_every=eval_every, save_every=save_every, threads=threads,
+                        temperature=temperature)
+    make_settings(device=device, threads=threads, out_dir=Path(out))
     corpus, pairs = training_inputs(dataset, pairs_kind, seed=seed, train_split=train_split, eval_split=eval_split)
     cfg = TrainConfig(base=base, out=Path(out), pairs=pairs_kind, negatives=negatives, hard_negatives=hard_negatives,
                       batch_size=batch_size, temperature=temperature, epochs=epochs, lr=lr, max_length=max_length,
@@ -523,12 +552,15 @@ def train_cross_encoder_command(base, dataset, pairs_kind, hard_negatives, batch
                                 out) -> None:
     """Fine-tune a cross-encoder (new one-logit head) with BCE on positives vs mined negatives."""
     from bench.runner import make_progress
-    from bench.training.cli_support import bm25_negatives, training_inputs
+    from bench.training.cli_support import bm25_negatives, check_train_options, training_inputs
     from bench.training.crossencoder import train_cross_encoder
     from bench.training.loop import TrainConfig
     from bench.training.negatives import parse_negatives
 
     parsed = parse_negatives(hard_negatives)
+    check_train_options(batch_size=batch_size, epochs=epochs, lr=lr, max_length=max_length, max_steps=max_steps,
+                        val_size=val_size, eval_every=eval_every, save_every=save_every, threads=threads)
+    make_settings(device=device, threads=threads, out_dir=Path(out))
     if not parsed or parsed[0] != "bm25":
         raise BenchError("cross-encoder training needs --hard-negatives bm25:N")
     corpus, pairs = training_inputs(dataset, pairs_kind, seed=seed, train_split=train_split, eval_split=eval_split)
@@ -624,8 +656,9 @@ def encode(model, kind, params, dataset, corpus, queries, seed, data_dir, distra
     from retrievers import Context, build, validate
 
     spec = validate(f"{kind}:model={model}" + (f",{params}" if params else ""))
+    settings = make_settings(device=device, batch_size=batch_size, threads=threads, out_dir=None)
     data = prepare_dataset(dataset, corpus=corpus, queries=queries, seed=seed, data_dir=data_dir, distractors=distractors)
-    context = Context(cache_dir=cache_dir(), threads=threads or os.cpu_count() or 1, device=device, batch_size=batch_size)
+    context = Context(cache_dir=cache_dir(), threads=settings.threads, device=device, batch_size=batch_size)
     retriever = build(spec, context)
     with make_progress(err_console) as progress:
         context.progress = progress
@@ -636,7 +669,7 @@ def encode(model, kind, params, dataset, corpus, queries, seed, data_dir, distra
     else:
         rate = f" at {stats['docs_per_second']:.1f} docs/s" if stats.get("docs_per_second") else ""
         how = f"encoded {stats['encoded_docs']:,}{rate}, copied {stats.get('copied_docs', 0):,} from cached corpora"
-    out_console().print(f"{data.name}: {len(data.corpus):,} docs, {how}; cache key {stats['key']}", highlight=False)
+    out_console().print(f"{data.name}: {len(data.corpus):,} docs, {how}; cache key {stats['key']}", highlight=False, markup=False)
 
 
 @cli.group()
@@ -704,8 +737,12 @@ def main() -> None:
         err_console.print("aborted")
         sys.exit(130)
     except BenchError as exc:
-        err_console.print(f"[red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # an unwritable folder or a full disk: atomic writes left nothing half-written
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(f"[red]error:[/] {escape(where + (exc.strerror or str(exc)))}", highlight=False, soft_wrap=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)

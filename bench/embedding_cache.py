@@ -71,6 +71,37 @@ def _donors(root: Path, family: str, wanted: np.ndarray) -> dict[int, tuple[Path
     return found
 
 
+def _check_entry(folder: Path, n_docs: int, dim: int) -> str | None:
+    """Why a finished cache entry cannot be trusted (one phrase), or None when it can."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if not isinstance(manifest, dict) or "encode" not in manifest:
+            return "manifest without an encode record"
+        vectors = np.load(folder / "embeddings.npy", mmap_mode="r")
+    except FileNotFoundError as exc:
+        return f"{Path(exc.filename).name} missing"
+    except (OSError, ValueError, json.JSONDecodeError) as exc:
+        return f"{type(exc).__name__}: {str(exc)[:80]}"
+    if vectors.shape != (n_docs, dim) or vectors.dtype != np.float32:
+        return f"embeddings are {vectors.dtype} {vectors.shape}, expected float32 ({n_docs}, {dim})"
+    return None
+
+
+def _valid_chunk(path: Path, rows: int, dim: int) -> bool:
+    """A finished chunk of a resumable encode; anything unreadable is encoded again."""
+    if not path.is_file():
+        return False
+    try:
+        chunk = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)
+        return False
+    if chunk.shape != (rows, dim):
+        path.unlink(missing_ok=True)
+        return False
+    return True
+
+
 def _save_npy(path: Path, array: np.ndarray) -> None:
     with atomic.staged_file(path) as tmp, open(tmp, "wb") as handle:
         np.save(handle, array)
@@ -84,11 +115,18 @@ def corpus_embeddings(
     doc_prefix: str = "",
     progress=None,
     label: str = "encode",
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Return (float32 matrix in corpus order, stats with ``encoded_docs``, ``reused``, ``docs_per_second``)."""
     key = cache_key(encoder.identity, doc_prefix, dataset.content_fingerprint)
     folder = Path(cache_root) / "embeddings" / key
     final, manifest_path = folder / "embeddings.npy", folder / "manifest.json"
+    if final.exists() or manifest_path.exists():
+        problem = _check_entry(folder, len(dataset.corpus), encoder.dim)
+        if problem:
+            if warn:
+                warn(f"cached embeddings {key} are corrupt ({problem}); encoding again")
+            shutil.rmtree(folder, ignore_errors=True)
     if final.is_file() and manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text())
         if "family" not in manifest:  # written before per-document reuse existed: make it a donor now
@@ -103,7 +141,7 @@ def corpus_embeddings(
     hashes = text_hashes(texts)
     family = family_key(encoder.identity, doc_prefix)
     chunks = [(start, min(start + CHUNK_DOCS, len(texts))) for start in range(0, len(texts), CHUNK_DOCS)]
-    pending = [(s, e) for s, e in chunks if not (folder / f"chunk-{s:09d}-{e:09d}.npy").is_file()]
+    pending = [(s, e) for s, e in chunks if not _valid_chunk(folder / f"chunk-{s:09d}-{e:09d}.npy", e - s, encoder.dim)]
     donors = _donors(Path(cache_root), family, np.concatenate([hashes[s:e] for s, e in pending])) if pending else {}
     todo = sum(1 for s, e in pending for h in hashes[s:e].tolist() if h not in donors)
     task = progress.add_task(f"{label} ({todo:,} of {len(texts):,} docs)", total=todo) if progress and todo else None
@@ -162,29 +200,49 @@ def corpus_embeddings(
     }
 
 
-def list_entries(cache_root: Path) -> list[dict]:
-    """Every cached artefact (embeddings and indexes) with its size, for ``bench cache ls``."""
-    entries = []
-    root = Path(cache_root)
-    for manifest in sorted(root.glob("embeddings/*/manifest.json")):
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _embedding_entry(folder: Path) -> dict:
+    entry = {"kind": "embeddings", "key": folder.name, "path": folder, "bytes": _size(folder)}
+    manifest = folder / "manifest.json"
+    if not manifest.exists():
+        return entry | {"what": "incomplete encode (resumable)"}
+    try:
         data = json.loads(manifest.read_text())
-        entries.append({
-            "kind": "embeddings", "key": manifest.parent.name, "path": manifest.parent,
-            "what": f"{data.get('model_name')} on {data['corpus']['name']} ({data['corpus']['n_docs']:,} docs, dim {data['dim']})",
-            "bytes": sum(p.stat().st_size for p in manifest.parent.iterdir() if p.is_file()),
-        })
-    for partial in sorted(p for p in root.glob("embeddings/*") if p.is_dir() and not (p / "manifest.json").is_file()):
-        entries.append({
-            "kind": "embeddings", "key": partial.name, "path": partial, "what": "incomplete encode (resumable)",
-            "bytes": sum(p.stat().st_size for p in partial.iterdir() if p.is_file()),
-        })
-    for index in sorted(p for p in root.glob("indexes/*/*") if p.is_dir() and not p.name.startswith(".")):
-        entries.append({
-            "kind": f"index/{index.parent.name}", "key": index.name, "path": index, "what": "index",
-            "bytes": sum(p.stat().st_size for p in index.rglob("*") if p.is_file()),
-        })
+        corpus = data["corpus"]
+        what = f"{data.get('model_name')} on {corpus['name']} ({corpus['n_docs']:,} docs, dim {data['dim']})"
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        what = f"corrupt manifest ({type(exc).__name__}): rebuilt on next use"
+    return entry | {"what": what}
+
+
+def list_entries(cache_root: Path) -> list[dict]:
+    """Every cached artefact with its size, for ``bench cache ls``: embeddings (finished, resumable or corrupt),
+    BM25 (Lucene) indexes, faiss indexes (IVF, scalar-quantised, binary), cross-encoder score stores, and
+    staging leftovers of killed runs. A corrupt entry is listed, never a reason to fail."""
+    root = Path(cache_root)
+    entries = [_embedding_entry(folder) for folder in sorted(root.glob("embeddings/*"))
+               if folder.is_dir() and not folder.name.startswith(".")]
+    for index in sorted(p for p in root.glob("indexes/*/*") if not p.name.startswith(".")):
+        what = "Lucene index" if index.is_dir() else "faiss index"
+        entries.append({"kind": f"index/{index.parent.name}", "key": index.name.removesuffix(".faiss"), "path": index,
+                        "what": what, "bytes": _size(index)})
+    for store in sorted(root.glob("ce-scores/*.sqlite")):
+        entries.append({"kind": "ce-scores", "key": store.stem, "path": store, "what": "cross-encoder score store",
+                        "bytes": _size(store)})
+    for leftover in sorted(p for pattern in ("*/.*.tmp*", "*/*/.*.tmp*") for p in root.glob(pattern)):
+        entries.append({"kind": "staging", "key": leftover.name, "path": leftover,
+                        "what": "left by a killed run (removed on next build)", "bytes": _size(leftover)})
     return entries
 
 
 def remove_entry(path: Path) -> None:
-    shutil.rmtree(path)
+    path = Path(path)
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

@@ -51,6 +51,8 @@ class Encoder:
 
         if config.pooling not in POOLINGS:
             raise BenchError(f"pooling '{config.pooling}' is not one of {', '.join(POOLINGS)}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise BenchError(f"--batch-size must be a whole number >= 1, not {batch_size}")
         self.config = config
         self.device = resolve_device(device)
         self.batch_size = batch_size

@@ -1,6 +1,7 @@
 """Leaderboards: a markdown table per dataset subset (for reports/) and a rich table for the terminal."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from bench.environment import hardware_line
@@ -16,29 +17,99 @@ COLUMNS = [
     ("p50 ms", lambda r: r.get("latency_ms", {}).get("p50"), False, "{:.2f}"),
     ("p95 ms", lambda r: r.get("latency_ms", {}).get("p95"), False, "{:.2f}"),
     ("p99 ms", lambda r: r.get("latency_ms", {}).get("p99"), False, "{:.2f}"),
+    ("stages p50 ms", lambda r: stages_text(r), None, "{}"),
     ("QPS", lambda r: r.get("qps"), True, "{:.1f}"),
     ("build s", lambda r: r.get("build", {}).get("seconds"), False, "{:.2f}"),
     ("index MB", lambda r: (r.get("build", {}).get("index_bytes") or 0) / 2**20, False, "{:.1f}"),
 ]
 
 
+BUSY_MARK, TIES_MARK = "†", "‡"
+TIES_FOOTNOTE_RANGE = 0.001
+# Which breakdown parts make up a method's latency, in the order they run.
+STAGES = (("first_stage", "rerank"), ("encode", "search"))
+
+
+def stages_text(result: dict) -> str | None:
+    """Per-stage p50 as ``a + b`` (cascade: first stage + rerank; dense: query encoding + search)."""
+    parts = result.get("latency_breakdown_ms") or {}
+    for names in STAGES:
+        if all(name in parts and parts[name].get("p50") is not None for name in names):
+            return " + ".join(f"{parts[name]['p50']:.2f}" for name in names)
+    return None
+
+
+def latency_note(result: dict) -> str:
+    """How latency and QPS were measured, for the header line."""
+    latency = result.get("latency") or {}
+    config = result.get("config", {})
+    depth = latency.get("k", config.get("k", 1000) + 1)
+    return (f"latency@{depth}: one query at a time, top-{depth}, {latency.get('threads', config.get('threads'))} "
+            f"thread(s), after {config.get('warmup', 0)} warm-up queries; QPS: batch search at depth "
+            f"{config.get('k')} with {result.get('qps_threads', config.get('threads'))} threads")
+
+
+def headers(results: list[dict]) -> list[str]:
+    """Column headers that say which latency is which: ``p50 ms (1 thr)``, ``QPS (batch, 2 thr)``."""
+    first = results[0] if results else {}
+    latency_threads = (first.get("latency") or {}).get("threads")
+    batch_threads = first.get("qps_threads", first.get("config", {}).get("threads"))
+    names = []
+    for name, *_ in COLUMNS:
+        if name == "p50 ms" and latency_threads:
+            name = f"p50 ms ({latency_threads} thr)"
+        elif name == "QPS" and batch_threads:
+            name = f"QPS (batch, {batch_threads} thr)"
+        names.append(name)
+    return names
+
+
+def busy(result: dict) -> bool:
+    return bool(((result.get("latency") or {}).get("load") or {}).get("busy"))
+
+
+def tie_range(result: dict) -> float:
+    return (result.get("ties") or {}).get("range") or 0.0
+
+
 def _cells(results: list[dict]) -> list[list[tuple[str, bool]]]:
-    """Formatted cell text and whether it is the column's best value."""
+    """Formatted cell text and whether it is the column's best value; † marks latency timed on a busy machine."""
     table = []
     values = [[get(r) for _, get, _, _ in COLUMNS] for r in results]
     best = []
     for column, (_, _, higher, fmt) in enumerate(COLUMNS):
         present = [row[column] for row in values if row[column] is not None]
-        best.append((max(present) if higher else min(present)) if present and len(results) > 1 else None)
-    for row in values:
+        ranked = higher is not None and present and len(results) > 1
+        best.append((max(present) if higher else min(present)) if ranked else None)
+    for result, row in zip(results, values):
         cells = []
-        for column, (_, _, _, fmt) in enumerate(COLUMNS):
+        for column, (name, _, _, fmt) in enumerate(COLUMNS):
             value = row[column]
             text = "–" if value is None else fmt.format(value)
             is_best = value is not None and best[column] is not None and fmt.format(value) == fmt.format(best[column])
+            if name == "p50 ms" and value is not None and busy(result):
+                text += BUSY_MARK
+            if name == "nDCG@10" and value is not None and tie_range(result) > TIES_FOOTNOTE_RANGE:
+                text += TIES_MARK
             cells.append((text, is_best))
         table.append(cells)
     return table
+
+
+def footnotes(results: list[dict]) -> list[str]:
+    """The † and ‡ notes a table needs, one line each."""
+    notes = []
+    for result in results:
+        if busy(result):
+            load = result["latency"]["load"]
+            notes.append(f"{BUSY_MARK} `{result['method']}`: the machine was busy while latency was timed (other "
+                         f"processes {load.get('other_cores') or 0:.2f} cores, steal {load.get('steal_fraction') or 0:.0%}).")
+        if tie_range(result) > TIES_FOOTNOTE_RANGE:
+            ties = result["ties"]
+            notes.append(f"{TIES_MARK} `{result['method']}`: tied scores; nDCG@10 lies in {ties['worst']:.4f}–"
+                         f"{ties['best']:.4f} depending on the order of tied documents "
+                         f"({ties['queries_tie_across_cutoff']} queries tie across rank 10; trec_eval orders ties by doc id).")
+    return notes
 
 
 def title(results: list[dict]) -> str:
@@ -54,8 +125,8 @@ def title(results: list[dict]) -> str:
 def markdown(results: list[dict]) -> str:
     if not results:
         return ""
-    headers = ["Method", *[name for name, *_ in COLUMNS]]
-    lines = [f"### {title(results)}", "", "| " + " | ".join(headers) + " |", "|" + "---|" + "---:|" * len(COLUMNS)]
+    names = ["Method", *headers(results)]
+    lines = [f"### {title(results)}", "", "| " + " | ".join(names) + " |", "|" + "---|" + "---:|" * len(COLUMNS)]
     for result, cells in zip(results, _cells(results)):
         rendered = [f"**{text}**" if best else text for text, best in cells]
         lines.append(f"| `{result['method']}` | " + " | ".join(rendered) + " |")
@@ -66,19 +137,21 @@ def markdown(results: list[dict]) -> str:
         f"Hardware: {hardware_line(first.get('hardware', {}))}. "
         f"Versions: bench {versions.get('bench')}, pyserini {versions.get('pyserini')}, "
         f"torch {versions.get('torch')}, python {versions.get('python')}. "
-        f"Commit {first.get('git_commit')}. Latency: one query at a time after "
-        f"{first.get('config', {}).get('warmup', 0)} warm-up queries; QPS: batch search with "
-        f"{first.get('config', {}).get('threads')} threads. Best per column in bold.",
+        f"Commit {first.get('git_commit')}. {latency_note(first)[0].upper()}{latency_note(first)[1:]}. "
+        "Stages: cascade first stage + rerank, dense query encoding + search. Best per column in bold.",
+        *footnotes(results),
         "",
     ]
     return "\n".join(lines)
 
 
 def rich_table(results: list[dict]) -> Table:
-    table = Table(title=title(results) if results else "no results")
+    caption = latency_note(results[0]) + "\n" + "\n".join(footnotes(results)) if results else None
+    table = Table(title=escape(title(results)) if results else "no results", caption=escape(caption) if caption else None)
     table.add_column("Method")
-    for name, *_ in COLUMNS:
+    for name in headers(results):
         table.add_column(name, justify="right")
     for result, cells in zip(results, _cells(results)):
-        table.add_row(result["method"], *[f"[bold green]{text}[/]" if best else text for text, best in cells])
+        table.add_row(escape(result["method"]), *[f"[bold green]{escape(text)}[/]" if best else escape(text)
+                                                   for text, best in cells])
     return table

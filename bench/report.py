@@ -5,7 +5,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.leaderboard import COLUMNS, _cells, title
+from bench.leaderboard import COLUMNS, _cells, footnotes, headers, latency_note, title
 from bench.environment import hardware_line
 from bench.results import read_result
 from bench.significance import holm, paired_pvalue, wins_losses
@@ -94,8 +94,8 @@ def leaderboard_markdown(results: list[dict], baseline: str | None, test: str = 
         group.sort(key=lambda r: -(r["metrics"].get(measure) or 0))
         base = find_baseline(group, baseline) if baseline else None
         marks = significance(group, base, test, alpha) if base else {}
-        headers = ["Method", *[n for n, *_ in COLUMNS]] + ([f"W/L/T vs {base['method']} ({measure})"] if base else [])
-        lines = [f"## {title(group)}", "", "| " + " | ".join(headers) + " |", "|---|" + "---:|" * (len(headers) - 1)]
+        names = ["Method", *headers(group)] + ([f"W/L/T vs {base['method']} ({measure})"] if base else [])
+        lines = [f"## {title(group)}", "", "| " + " | ".join(names) + " |", "|---|" + "---:|" * (len(names) - 1)]
         for result, cells in zip(group, _cells(group)):
             rendered = []
             for (column, *_), (text, best) in zip(COLUMNS, cells):
@@ -120,6 +120,9 @@ def leaderboard_markdown(results: list[dict], baseline: str | None, test: str = 
             )
         elif baseline:
             lines.append(f"Baseline `{baseline}` was not run on this subset: no significance marks.")
+        lines.append(f"{latency_note(first)[0].upper()}{latency_note(first)[1:]}. Stages: cascade first stage + rerank, "
+                     "dense query encoding + search.")
+        lines += footnotes(group)
         lines.append(
             f"Best per column in bold. Hardware: {hardware_line(first.get('hardware', {}))}. Versions: bench "
             f"{versions.get('bench')}, pyserini {versions.get('pyserini')}, torch {versions.get('torch')}, faiss "

@@ -5,6 +5,7 @@ metrics, latency distribution, hardware, versions, commit); writes are atomic.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -34,15 +35,29 @@ def group_dir(out_dir: Path, dataset_info: dict) -> Path:
     return Path(out_dir) / slug(dataset_info["name"]) / subset_tag(dataset_info)
 
 
+def result_stem(method_key: str, method_spec: str) -> str:
+    """File name of a result: readable slug + a hash of the full canonical spec.
+
+    The slug alone drops characters (``query_prefix=query: `` and ``query_prefix=query:_`` slug alike), so
+    two different methods could overwrite each other; the hash makes the name unique per full spec.
+    """
+    digest = hashlib.sha256(method_spec.encode("utf-8")).hexdigest()[:8]
+    return f"{slug(method_key)[:80]}-{digest}"
+
+
+def trec_lines(run: dict[str, list[tuple[str, float]]], tag: str) -> str:
+    """TREC run lines with scores at full precision (``repr``): re-evaluating the file reproduces bench's
+    figures exactly, ties included; 6 decimals would merge distinct scores into new ties."""
+    return "".join(
+        f"{query_id} Q0 {doc_id} {rank} {float(score)!r} {tag}\n"
+        for query_id, hits in run.items() for rank, (doc_id, score) in enumerate(hits, start=1)
+    )
+
+
 def write_result(out_dir: Path, result: dict, run: dict[str, list[tuple[str, float]]]) -> Path:
     folder = group_dir(out_dir, result["dataset"])
-    name = slug(result["method"])
-    lines = []
-    tag = name[:40]
-    for query_id, hits in run.items():
-        for rank, (doc_id, score) in enumerate(hits, start=1):
-            lines.append(f"{query_id} Q0 {doc_id} {rank} {score:.6f} {tag}\n")
-    atomic.write_text(folder / f"{name}.trec", "".join(lines))
+    name = result_stem(result["method"], result.get("method_spec", result["method"]))
+    atomic.write_text(folder / f"{name}.trec", trec_lines(run, slug(result["method"])[:40]))
     path = folder / f"{name}.json"
     atomic.write_text(path, json.dumps(result, indent=1, sort_keys=False) + "\n")
     return path
@@ -59,8 +74,14 @@ def read_result(path: Path) -> dict:
 
 
 def merged_with_folder(folder: Path, results: list[dict]) -> dict[str, dict]:
-    """Results already stored in a subset folder, overridden by ``results``, keyed by method spec."""
-    merged = {r["method"]: r for r in (read_result(p) for p in sorted(Path(folder).glob("*.json")))}
+    """Results already stored in a subset folder, overridden by ``results``, keyed by canonical method.
+
+    The folder is named by the id fingerprint; a stored result whose documents had other TEXT (same ids)
+    is not comparable and is left out.
+    """
+    content = results[0]["dataset"].get("content_fingerprint") if results else None
+    stored = (read_result(p) for p in sorted(Path(folder).glob("*.json")))
+    merged = {r["method"]: r for r in stored if content is None or r["dataset"].get("content_fingerprint") == content}
     merged.update({r["method"]: r for r in results})
     return merged
 

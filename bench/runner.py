@@ -5,8 +5,13 @@ and every number in a result comes from the code path a user would run.
 """
 from __future__ import annotations
 
+import errno
+import hashlib
+import json
 import os
+import re
 import resource
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -14,16 +19,21 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench import environment
 from bench.data.dataset import Dataset
+from bench import machine_load
+from bench.errors import BenchError
 from bench.latency import measure_latency, summarize
-from bench.measures import DEFAULT_MEASURES, evaluate
+from bench.measures import DEFAULT_MEASURES, TIE_ORDERS, evaluate, parse_measures
 from bench.models import local_model_identities
 from bench.paths import cache_dir
 from bench.results import SCHEMA_VERSION, write_result
-from retrievers import Context, Hits, registry
+from bench.threads import limit_threads
+from bench.ties import tie_report
+from retrievers import CanonicalSpec, Context, Hits, canonical, registry
 from retrievers.spec import MethodSpec, parse_spec
 
 QUALITY_CHUNK = 1000
@@ -31,15 +41,65 @@ QUALITY_CHUNK = 1000
 
 @dataclass
 class RunSettings:
+    """How a run measures. Two depths: ``k`` for the quality run (R@1000 needs 1000) and ``latency_k`` for the
+    timed single-query run (a service answers top-10; Lucene at depth 1001 costs ~6x depth 10). Two thread
+    counts: ``threads`` for batch search and indexing, ``latency_threads`` for the timed queries."""
+
     k: int = 1000
+    latency_k: int = 10
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    latency_threads: int = 1
     device: str = "auto"
     batch_size: int = 64
     warmup: int = 5
     latency_queries: int | None = None
     measure_latency: bool = True
     measures: tuple[str, ...] = DEFAULT_MEASURES
+    ties: str = "score"
     out_dir: Path | None = Path("runs")
+
+    def validate(self) -> "RunSettings":
+        """Refuse impossible settings before any data is read or file written (one line, exit 2)."""
+        positive = {"--k": self.k, "--latency-k": self.latency_k, "--threads": self.threads,
+                    "--latency-threads": self.latency_threads, "--batch-size": self.batch_size}
+        for option, value in positive.items():
+            if not isinstance(value, int) or value < 1:
+                raise BenchError(f"{option} must be a whole number >= 1, not {value}")
+        if self.warmup < 0:
+            raise BenchError(f"--warmup must be >= 0, not {self.warmup}")
+        if self.latency_queries is not None and self.latency_queries < 1:
+            raise BenchError(f"--latency-queries must be >= 1, not {self.latency_queries}")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise BenchError(f"--device must be auto, cpu or cuda[:N], not '{self.device}'")
+        if self.ties not in TIE_ORDERS:
+            raise BenchError(f"--ties must be one of {', '.join(TIE_ORDERS)}, not '{self.ties}'")
+        parse_measures(self.measures)
+        if self.out_dir is not None:
+            ensure_writable(Path(self.out_dir))
+        return self
+
+    def shaping(self) -> dict:
+        """The settings that change a result's numbers: part of its reuse key."""
+        return {key: getattr(self, key) for key in (
+            "k", "latency_k", "threads", "latency_threads", "device", "batch_size", "warmup", "latency_queries",
+            "measure_latency", "ties")} | {"measures": list(self.measures)}
+
+
+def ensure_writable(folder: Path) -> None:
+    """Fail before the work, not after it: an unwritable output folder is one line, not a lost run.
+
+    Probes the nearest existing ancestor with a temporary file, so a refused run leaves no folder behind.
+    """
+    existing = Path(folder).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file")
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".bench-write-test-"):
+            pass
+    except OSError as exc:
+        raise BenchError(f"{folder}: output folder is not writable ({exc.strerror or exc})") from None
 
 
 def drop_self_hits(run: dict[str, Hits], k: int) -> dict[str, Hits]:
@@ -54,60 +114,97 @@ def make_progress(console=None) -> Progress:
     )
 
 
+def spec_models(spec: CanonicalSpec) -> dict[str, str]:
+    """Weights hashes of the local models a canonical spec names, for every stage of a cascade."""
+    stages = {f"stage{i}": parse_spec(text).params for i, text in enumerate(spec.full.split(">>"))}
+    return local_model_identities(stages)
+
+
+def reuse_key(dataset: Dataset, spec: CanonicalSpec, settings: RunSettings) -> str:
+    """Everything that shapes a stored result: document text, queries, the full spec, model weights, the
+    measuring settings and bench's version. A stored result is reused only when this key matches."""
+    payload = {
+        "content": dataset.content_fingerprint, "subset": dataset.fingerprint, "spec": spec.full,
+        "models": spec_models(spec), "settings": settings.shaping(), "bench": environment.versions().get("bench"),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+
+
 def run_method(
-    dataset: Dataset, spec: MethodSpec | str, settings: RunSettings, progress: Progress | None = None
+    dataset: Dataset, spec: MethodSpec | str, settings: RunSettings, progress: Progress | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> tuple[dict, dict[str, Hits]]:
     spec = parse_spec(spec) if isinstance(spec, str) else spec
+    canon = canonical(spec)
+    label = canon.key
     context = Context(
         cache_dir=cache_dir(), threads=settings.threads, device=settings.device,
-        batch_size=settings.batch_size, progress=progress,
+        batch_size=settings.batch_size, progress=progress, on_warning=on_warning,
     )
     retriever = registry.build(spec, context)
     try:
         rss_before = current_rss_mb()
         started = time.perf_counter()
-        retriever.index(dataset)
-        retriever.synchronize()
+        with limit_threads(settings.threads):
+            retriever.index(dataset)
+            retriever.synchronize()
         build_wall = time.perf_counter() - started
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         rss_delta_mb = current_rss_mb() - rss_before
         index_bytes = retriever.index_bytes()
 
-        run, batch_seconds = _quality_run(retriever, dataset, settings.k, progress, str(spec))
-        aggregate, per_query = evaluate(run, dataset.qrels, settings.measures)
+        with limit_threads(settings.threads):
+            run, batch_seconds = _quality_run(retriever, dataset, settings.k, progress, label)
+        aggregate, per_query = evaluate(run, dataset.qrels, settings.measures, settings.ties)
+        ties = tie_report(run, dataset.qrels)
         auxiliary = {
-            name: evaluate(drop_self_hits(aux_run, settings.k), dataset.qrels, settings.measures)[0]
-            for name, aux_run in (retriever.auxiliary_runs() if hasattr(retriever, "auxiliary_runs") else {}).items()
+            name: evaluate(drop_self_hits(aux_run, settings.k), dataset.qrels, settings.measures, settings.ties)[0]
+            for name, aux_run in retriever.auxiliary_runs().items()
         }
 
-        latency_ms, breakdown_ms = {}, {}
+        latency_ms, breakdown_ms, load = {}, {}, None
         if settings.measure_latency:
-            if hasattr(retriever, "set_timing_mode"):
-                retriever.set_timing_mode(True)  # e.g. a cross-encoder must not answer timed queries from its cache
-            latency_ms = summarize(_latency_run(retriever, dataset, settings, progress, str(spec)))
+            retriever.set_timing_mode(True)  # e.g. a cross-encoder must not answer timed queries from its cache
+            with limit_threads(settings.latency_threads):
+                before = machine_load.snapshot()
+                timings = _latency_run(retriever, dataset, settings, progress, label)
+                load = machine_load.between(before, machine_load.snapshot())
+            latency_ms = summarize(timings)
             breakdown_ms = {part: summarize(np.asarray(values)) for part, values in retriever.breakdown.items()}
+            if load.busy:
+                context.warn(f"{label}: the machine was busy while latency was timed ({load.describe()}); "
+                             "its latency figures are marked as such")
         stats = dict(context.stats)
     finally:
         retriever.close()
 
+    params_used = stats.pop("params_used", {})
     result = {
         "schema": SCHEMA_VERSION,
-        "method": str(spec),
+        "method": canon.key,
+        "method_spec": canon.full,
+        "method_given": str(spec),
         "method_name": spec.name,
-        "params": dict(retriever.config),
+        "params": dict(retriever.config) | params_used,
+        "params_used": params_used,
         "models": local_model_identities(dict(retriever.config)),
         "dataset": dataset.describe(),
         "config": {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(settings).items()},
+        "reuse_key": reuse_key(dataset, canon, settings),
         "metrics": aggregate,
         **{f"{name}_metrics": values for name, values in auxiliary.items()},
         "per_query": per_query,
+        "ties": ties.to_dict(),
+        "latency": {"k": settings.latency_k, "threads": settings.latency_threads,
+                    "load": load.to_dict() if load else None},
         "latency_ms": latency_ms,
         "latency_breakdown_ms": breakdown_ms,
         "qps": len(dataset.queries) / batch_seconds if batch_seconds > 0 else None,
+        "qps_threads": settings.threads,
         "batch_seconds": batch_seconds,
         "build": _build_cost(stats, build_wall, index_bytes, peak_rss_mb, rss_delta_mb, len(dataset.corpus)),
         "stats": stats,
-        "warnings": list(dataset.warnings),
+        "warnings": list(dataset.warnings) + list(context.warnings),
         "hardware": environment.hardware(),
         "versions": environment.versions(),
         "git_commit": environment.git_commit(),
@@ -156,7 +253,7 @@ def current_rss_mb() -> float:
 
 def _quality_run(retriever, dataset: Dataset, k: int, progress, label: str) -> tuple[dict[str, Hits], float]:
     query_ids = list(dataset.queries)
-    task = progress.add_task(f"{label}: search", total=len(query_ids)) if progress else None
+    task = progress.add_task(f"{escape(label)}: search", total=len(query_ids)) if progress else None
     raw: dict[str, Hits] = {}
     seconds = 0.0
     for start in range(0, len(query_ids), QUALITY_CHUNK):
@@ -176,21 +273,23 @@ def _latency_run(retriever, dataset: Dataset, settings: RunSettings, progress, l
     items = list(dataset.queries.items())
     if settings.latency_queries is not None:
         items = items[: settings.latency_queries]
-    task = progress.add_task(f"{label}: latency", total=len(items)) if progress else None
+    task = progress.add_task(f"{escape(label)}: latency", total=len(items)) if progress else None
     advance: Callable[[], None] | None = (lambda: progress.advance(task)) if progress else None
-    timings = measure_latency(retriever, dict(items), settings.k + 1, warmup=settings.warmup, on_query=advance)
+    # Exactly the depth a service would ask for: no +1 for the self-hit convention, which only evaluation needs.
+    timings = measure_latency(retriever, dict(items), settings.latency_k, warmup=settings.warmup, on_query=advance)
     if progress:
         progress.remove_task(task)
     return timings
 
 
 def run_methods(
-    dataset: Dataset, specs: list[MethodSpec | str], settings: RunSettings, progress: Progress | None = None
+    dataset: Dataset, specs: list[MethodSpec | str], settings: RunSettings, progress: Progress | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> list[dict]:
     """Run each method, writing its result as soon as it is complete (a later failure keeps earlier ones)."""
     results = []
     for spec in specs:
-        result, run = run_method(dataset, spec, settings, progress)
+        result, run = run_method(dataset, spec, settings, progress, on_warning)
         if settings.out_dir is not None:
             result["path"] = str(write_result(settings.out_dir, result, run))
         results.append(result)

@@ -1,18 +1,19 @@
 """Parameter grids (ann-benchmarks style): ``ivf:nlist=16,64;nprobe=1,2,4`` -> one result per point.
 
-Points already measured on the same subset (same fingerprint, hence same result path) are loaded
-instead of re-run, so an interrupted sweep resumes; ``--force`` re-measures. A stored point whose local model
-now has other weights (re-trained into the same folder) is re-measured.
+Points already measured with the same reuse key (document text, full canonical spec, model weights,
+settings, bench version) are loaded instead of re-run, so an interrupted sweep resumes; ``--force``
+re-measures.
 """
 from __future__ import annotations
 
 import itertools
 from pathlib import Path
 
+from bench.data.dataset import Dataset
 from bench.errors import BenchError, read_toml
-from bench.models import local_model_identities
-from bench.results import group_dir, read_result, slug
-from retrievers import validate
+from bench.results import group_dir, read_result, result_stem
+from bench.runner import RunSettings, reuse_key
+from retrievers import canonical, validate
 from retrievers.spec import MethodSpec
 
 
@@ -55,14 +56,16 @@ def load_config(path: Path) -> dict:
     return config
 
 
-def existing_result(out_dir: Path, dataset_info: dict, spec: MethodSpec) -> dict | None:
-    """The stored result for this point, unless a local model it names now has other weights (then: re-measure)."""
-    path = group_dir(out_dir, dataset_info) / f"{slug(str(spec))}.json"
+def existing_result(out_dir: Path, dataset: Dataset, spec: MethodSpec, settings: RunSettings) -> dict | None:
+    """The stored result for this point when everything that shapes it is unchanged (``reuse_key``): document
+    text, the full canonical spec, local model weights (a model re-trained into the same folder), the measuring
+    settings and bench's version. Anything else is re-measured."""
+    canon = canonical(spec)
+    path = group_dir(out_dir, dataset.describe()) / f"{result_stem(canon.key, canon.full)}.json"
     if not path.is_file():
         return None
     stored = read_result(path)
-    current = local_model_identities(stored.get("params", {}))
-    return stored if all(stored.get("models", {}).get(name) == identity for name, identity in current.items()) else None
+    return stored if stored.get("reuse_key") == reuse_key(dataset, canon, settings) else None
 
 
 BITS = {"biencoder": 32, "bert": 32, "quant": None, "binary": 1}

@@ -1,5 +1,6 @@
 """Retrieval methods behind one interface (:class:`retrievers.base.Retriever`) and their registry."""
 from retrievers.base import Context, Hits, Param, Retriever
-from retrievers.registry import REGISTRY, RERANKERS, build, reranker_class, retriever_class, validate
+from retrievers.registry import (REGISTRY, RERANKERS, CanonicalSpec, build, canonical, reranker_class, retriever_class,
+                                 validate)
 
-__all__ = ["Context", "Hits", "Param", "Retriever", "REGISTRY", "RERANKERS", "build", "reranker_class", "retriever_class", "validate"]
+__all__ = ["Context", "Hits", "Param", "Retriever", "REGISTRY", "RERANKERS", "CanonicalSpec", "build", "canonical", "reranker_class", "retriever_class", "validate"]

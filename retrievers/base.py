@@ -18,17 +18,39 @@ Hits = list[tuple[str, float]]
 
 @dataclass(frozen=True)
 class Param:
-    """A declared method parameter: ``bm25:k1=1.2`` is parsed with ``kind`` and checked by ``choices``."""
+    """A declared method parameter: ``bm25:k1=1.2`` is parsed with ``kind`` and checked against its range.
+
+    The range is declared (``min``/``max``/``choices``) rather than checked inside ``index``, so a bad value
+    is a one-line usage error before any index is built or file written, and ``bench methods`` can show it.
+    """
 
     kind: type
     default: Any
     help: str
     choices: tuple | None = None
+    min: float | None = None
+    max: float | None = None
+
+    def allowed(self) -> str:
+        """The allowed values in words, for errors and ``bench methods``."""
+        if self.choices is not None:
+            return "one of " + ", ".join(map(str, self.choices))
+        if self.min is not None and self.max is not None:
+            return f"{self.min:g} <= value <= {self.max:g}"
+        if self.min is not None:
+            return f">= {self.min:g}"
+        if self.max is not None:
+            return f"<= {self.max:g}"
+        return f"any {self.kind.__name__}"
 
 
 @dataclass
 class Context:
-    """What the runner hands a retriever: where to cache, how many threads, which device."""
+    """What the runner hands a retriever: where to cache, how many threads, which device.
+
+    ``warn`` is how a retriever tells the user something in one line (a corrupt cache entry it rebuilt);
+    the messages are also kept in ``warnings`` so they end up in the result file.
+    """
 
     cache_dir: Path
     threads: int = 1
@@ -36,12 +58,24 @@ class Context:
     batch_size: int = 64
     progress: Callable[..., Any] | None = None
     stats: dict = field(default_factory=dict)
+    on_warning: Callable[[str], None] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if self.on_warning is not None:
+            self.on_warning(message)
 
 
 class Retriever(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     params: ClassVar[Mapping[str, Param]] = {}
+
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> str | None:
+        """A problem between parameters (``nprobe > nlist``) in one line, or None; single ranges live on ``Param``."""
+        return None
 
     def __init__(self, context: Context, **values: Any) -> None:
         self.context = context
@@ -59,6 +93,13 @@ class Retriever(ABC):
     @abstractmethod
     def search(self, queries: Mapping[str, str], k: int) -> dict[str, Hits]:
         """Top-``k`` ``(doc_id, score)`` per query id, best first."""
+
+    def auxiliary_runs(self) -> dict[str, dict[str, Hits]]:
+        """Extra rankings evaluated beside the main one (a cascade's first stage alone, a shuffled head)."""
+        return {}
+
+    def set_timing_mode(self, on: bool) -> None:
+        """Told before the timed run: a method with a score cache must compute every timed answer afresh."""
 
     def index_bytes(self) -> int:
         """Size of the built index on disk or in memory, for the leaderboard's "index MB"."""

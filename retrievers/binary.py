@@ -22,7 +22,7 @@ class BinaryRetriever(BiencoderRetriever):
     description = "sign-quantised 1-bit vectors (faiss IndexBinaryFlat, Hamming) + float rescoring of the top candidates"
     params = {
         **BiencoderRetriever.params,
-        "rescore": Param(int, 100, "rescore this many Hamming candidates with float vectors (0: pure Hamming)"),
+        "rescore": Param(int, 100, "rescore this many Hamming candidates with float vectors (0: pure Hamming)", min=0),
     }
 
     def build_index(self, vectors: np.ndarray) -> None:

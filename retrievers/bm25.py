@@ -7,6 +7,7 @@ the index's manifest so the leaderboard still reports what building cost.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from typing import Mapping
 
@@ -16,32 +17,56 @@ from bench.java import import_pyserini_index, import_pyserini_search
 from retrievers.base import Hits, Param, Retriever, directory_bytes
 
 _BATCH = 10_000
+MANIFEST = "bench-manifest.json"
 
 
 class BM25Retriever(Retriever):
     name = "bm25"
     description = "BM25 over a Lucene index (pyserini/Anserini), title + text as one field"
     params = {
-        "k1": Param(float, 0.9, "term-frequency saturation (Anserini default 0.9)"),
-        "b": Param(float, 0.4, "length normalisation (Anserini default 0.4)"),
+        "k1": Param(float, 0.9, "term-frequency saturation (Anserini default 0.9)", min=0),
+        "b": Param(float, 0.4, "length normalisation (Anserini default 0.4)", min=0, max=1),
     }
 
     def index(self, dataset: Dataset) -> None:
         index_dir = self.context.cache_dir / "indexes" / "bm25" / f"{dataset.content_fingerprint}-porter-flat"
-        manifest = index_dir / "bench-manifest.json"
-        if manifest.is_file():
-            self.context.stats.update(json.loads(manifest.read_text()) | {"reused": True})
-        else:
+        searcher_module = import_pyserini_search()
+        self.searcher = self._open_cached(searcher_module, index_dir, len(dataset.corpus))
+        if self.searcher is None:
             started = time.perf_counter()
-            with atomic.staged_dir(index_dir) as staging:
+            with atomic.staged_dir(index_dir) as staging:  # also removes staging folders of killed runs
                 self._build(dataset, staging)
                 seconds = time.perf_counter() - started
-                atomic.write_text(staging / "bench-manifest.json", json.dumps({"build_seconds": seconds}))
+                atomic.write_text(staging / MANIFEST, json.dumps({"build_seconds": seconds, "n_docs": len(dataset.corpus)}))
             self.context.stats.update({"build_seconds": seconds, "reused": False})
+            self.searcher = searcher_module.LuceneSearcher(str(index_dir))
         self.index_dir = index_dir
-        searcher_module = import_pyserini_search()
-        self.searcher = searcher_module.LuceneSearcher(str(index_dir))
         self.searcher.set_bm25(self.config["k1"], self.config["b"])
+
+    def _open_cached(self, searcher_module, index_dir, n_docs: int):
+        """The cached index's searcher, or None (nothing cached, or a corrupt entry: said in one line, removed)."""
+        if not index_dir.exists():
+            return None
+        problem = None
+        try:
+            info = json.loads((index_dir / MANIFEST).read_text())
+        except (OSError, ValueError) as exc:
+            problem = f"unreadable manifest ({type(exc).__name__})"
+        else:
+            try:
+                searcher = searcher_module.LuceneSearcher(str(index_dir))
+            except Exception as exc:  # jnius surfaces Lucene's CorruptIndexException as a JavaException
+                problem = f"Lucene cannot open it ({str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__})"
+            else:
+                held = searcher.num_docs
+                if held == n_docs:
+                    self.context.stats.update(info | {"reused": True})
+                    return searcher
+                searcher.close()
+                problem = f"it holds {held} documents, not {n_docs}"
+        self.context.warn(f"bm25: cached index {index_dir.name} is corrupt ({problem}); rebuilding it")
+        shutil.rmtree(index_dir, ignore_errors=True)
+        return None
 
     def _build(self, dataset: Dataset, directory) -> None:
         indexer = import_pyserini_index().LuceneIndexer(str(directory), threads=max(1, self.context.threads))

@@ -17,6 +17,9 @@ from retrievers.rerank_base import Reranker
 from retrievers.sanity import ShuffleReranker
 
 
+_TINY = np.finfo(np.float32).tiny
+
+
 def merge(hits: Hits, scores: np.ndarray, depth: int) -> Hits:
     """Reranked head sorted by score (ties: first-stage order), then the untouched tail below it."""
     head, tail = hits[:depth], hits[depth:]
@@ -24,10 +27,15 @@ def merge(hits: Hits, scores: np.ndarray, depth: int) -> Hits:
     ranked = [(head[i][0], float(scores[i])) for i in order]
     floor = (float(scores.min()) if len(head) else 0.0) - 1.0
     merged = ranked + [(doc_id, floor - (rank + 1) / (len(tail) + 1)) for rank, (doc_id, _) in enumerate(tail)]
-    # Strictly decreasing scores, so a TREC run file evaluated elsewhere keeps this order under ties.
+    # Strictly decreasing scores, so trec_eval keeps this order under ties. trec_eval holds scores as 32-bit
+    # floats, so "strictly" must hold in float32: a float64 nextafter step would collapse back into a tie.
     for i in range(1, len(merged)):
-        if merged[i][1] >= merged[i - 1][1]:
-            merged[i] = (merged[i][0], float(np.nextafter(merged[i - 1][1], -np.inf)))
+        previous = np.float32(merged[i - 1][1])
+        if np.float32(merged[i][1]) >= previous:
+            below = np.nextafter(previous, np.float32(-np.inf))
+            if abs(below) < _TINY:  # step over subnormals, which an evaluator built with flush-to-zero reads as 0
+                below = -_TINY
+            merged[i] = (merged[i][0], float(below))
     return merged
 
 
@@ -48,8 +56,7 @@ class CascadeRetriever(Retriever):
 
     def set_timing_mode(self, on: bool) -> None:
         self.reranker.timing_mode = on
-        if hasattr(self.first, "set_timing_mode"):
-            self.first.set_timing_mode(on)
+        self.first.set_timing_mode(on)
 
     def search(self, queries: Mapping[str, str], k: int) -> dict[str, Hits]:
         depth = self.config["depth"]

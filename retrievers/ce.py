@@ -26,8 +26,8 @@ class CrossEncoderReranker(Reranker):
     params = {
         "depth": DEPTH,
         "model": Param(str, "cross-encoder/ms-marco-MiniLM-L-6-v2", "hub id or local folder (e.g. from bench train cross-encoder)"),
-        "batch_size": Param(int, 32, "query-document pairs per forward pass"),
-        "max_length": Param(int, 512, "truncate each pair to this many tokens"),
+        "batch_size": Param(int, 32, "query-document pairs per forward pass", min=1),
+        "max_length": Param(int, 512, "truncate each pair to this many tokens", min=8),
     }
 
     def prepare(self, dataset: Dataset) -> None:
@@ -61,10 +61,24 @@ class CrossEncoderReranker(Reranker):
         self.texts = {doc_id: doc.flat() for doc_id, doc in dataset.corpus.items()}
         identity = json.dumps({"model": model_identity(resolved), "max_length": self.max_length})
         path = self.context.cache_dir / "ce-scores" / (hashlib.sha256(identity.encode()).hexdigest()[:24] + ".sqlite")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path)
-        self.db.execute("CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, score REAL NOT NULL)")
+        self.db = self._open_store(path)
         self.scored_pairs = 0
+
+    def _open_store(self, path) -> sqlite3.Connection:
+        """The score store, or a fresh one when the file is not a usable SQLite database (said in one line)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = sqlite3.connect(path)
+            db.execute("CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, score REAL NOT NULL)")
+            db.execute("SELECT count(*) FROM scores").fetchone()
+            return db
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            self.context.warn(f"ce: cached score store {path.name} is corrupt ({exc}); starting a new one")
+            path.unlink(missing_ok=True)
+            db = sqlite3.connect(path)
+            db.execute("CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, score REAL NOT NULL)")
+            return db
 
     def predict(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """Scores for (query, document) pairs, computed now (no cache)."""

@@ -52,7 +52,7 @@ class DenseRetriever(Retriever):
         encoder = self.load_encoder()
         vectors, stats = corpus_embeddings(
             encoder, dataset, self.context.cache_dir, doc_prefix=self.config["doc_prefix"],
-            progress=self.context.progress, label=f"{self.name} encode",
+            progress=self.context.progress, label=f"{self.name} encode", warn=self.context.warn,
         )
         self.context.stats["embeddings"] = stats
         return self._prepare(np.asarray(vectors, dtype=np.float32))
@@ -122,10 +122,19 @@ class DenseRetriever(Retriever):
         payload = json.dumps({"embeddings": embeddings_key, "similarity": self.config["similarity"], **settings}, sort_keys=True)
         path = self.context.cache_dir / "indexes" / kind / (hashlib.sha256(payload.encode()).hexdigest()[:24] + ".faiss")
         read, write = (faiss.read_index_binary, faiss.write_index_binary) if binary else (faiss.read_index, faiss.write_index)
+        index = None
         if path.is_file():
-            index = read(str(path))
-            self.context.stats["index_reused"] = True
-        else:
+            try:
+                index = read(str(path))
+                if index.ntotal != self.n_docs:
+                    raise ValueError(f"it holds {index.ntotal} vectors, not {self.n_docs}")
+                self.context.stats["index_reused"] = True
+            except (RuntimeError, ValueError) as exc:  # faiss raises RuntimeError on a truncated or foreign file
+                reason = str(exc).strip().splitlines()[-1][:120] if str(exc).strip() else type(exc).__name__
+                self.context.warn(f"{self.name}: cached {kind} index {path.name} is corrupt ({reason}); rebuilding it")
+                path.unlink(missing_ok=True)
+                index = None
+        if index is None:
             index = build()
             with atomic.staged_file(path) as tmp:
                 write(index, str(tmp))
@@ -178,7 +187,7 @@ class BertRetriever(DenseRetriever):
         "model": Param(str, "bert-base-uncased", "hub id or local folder of any AutoModel encoder"),
         "pooling": Param(str, "mean", "mean, cls or max over the last hidden states", POOLINGS),
         "normalize": Param(bool, False, "L2-normalise embeddings before caching"),
-        "max_length": Param(int, 512, "truncate texts to this many tokens"),
+        "max_length": Param(int, 512, "truncate texts to this many tokens", min=1),
         **_SHARED_PARAMS,
     }
 
@@ -190,7 +199,7 @@ class BiencoderRetriever(DenseRetriever):
         "model": Param(str, "sentence-transformers/all-MiniLM-L6-v2", "hub id or local folder (e.g. from bench train)"),
         "pooling": Param(str, "auto", "auto (the checkpoint's), mean, cls or max", ("auto", *POOLINGS)),
         "normalize": Param(str, "auto", "auto (the checkpoint's Normalize module), true or false", ("auto", "true", "false")),
-        "max_length": Param(int, 0, "truncate to this many tokens (0: the checkpoint's max_seq_length, else 512)"),
+        "max_length": Param(int, 0, "truncate to this many tokens (0: the checkpoint's max_seq_length, else 512)", min=0),
         **_SHARED_PARAMS,
     }
 

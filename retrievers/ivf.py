@@ -17,18 +17,30 @@ class IvfRetriever(BiencoderRetriever):
     description = "k-means IVF (faiss IndexIVFFlat, inner product); nlist clusters, nprobe probed; binary=true for IndexBinaryIVF"
     params = {
         **BiencoderRetriever.params,
-        "nlist": Param(int, 64, "number of k-means clusters"),
-        "nprobe": Param(int, 8, "clusters searched per query"),
-        "train_size": Param(int, 0, "train k-means on a seeded sample of this many vectors (0: all)"),
+        "nlist": Param(int, 64, "number of k-means clusters (at most the number of documents)", min=1),
+        "nprobe": Param(int, 8, "clusters searched per query (at most nlist)", min=1),
+        "train_size": Param(int, 0, "train k-means on a seeded sample of this many vectors (0: all; else >= nlist)", min=0),
         "binary": Param(bool, False, "cluster and search 1-bit codes (IndexBinaryIVF), then rescore in float"),
-        "rescore": Param(int, 100, "with binary=true: float-rescore this many candidates"),
-        "seed": Param(int, 0, "k-means seed"),
+        "rescore": Param(int, 100, "with binary=true: float-rescore this many candidates", min=0),
+        "seed": Param(int, 0, "k-means seed", min=0),
     }
+
+    @classmethod
+    def check_config(cls, config) -> str | None:
+        if config["nprobe"] > config["nlist"]:
+            return f"nprobe={config['nprobe']} exceeds nlist={config['nlist']} (a query cannot probe more clusters than exist)"
+        if 0 < config["train_size"] < config["nlist"]:
+            return f"train_size={config['train_size']} is below nlist={config['nlist']} (k-means needs a vector per cluster)"
+        return None
 
     def build_index(self, vectors: np.ndarray) -> None:
         import faiss
 
         nlist = min(self.config["nlist"], vectors.shape[0])
+        if nlist != self.config["nlist"]:
+            # Only the corpus size decides this, so it cannot be refused up front: record the value actually used.
+            self.context.stats.setdefault("params_used", {})["nlist"] = nlist
+            self.context.warn(f"ivf: nlist={self.config['nlist']} exceeds the {nlist} documents; used nlist={nlist}")
         training = vectors
         if 0 < self.config["train_size"] < vectors.shape[0]:
             rng = np.random.default_rng(self.config["seed"])
@@ -54,6 +66,8 @@ class IvfRetriever(BiencoderRetriever):
 
         index = self.cached_index("ivf", settings, build, binary=binary)
         index.nprobe = min(self.config["nprobe"], nlist)
+        if index.nprobe != self.config["nprobe"]:
+            self.context.stats.setdefault("params_used", {})["nprobe"] = index.nprobe
         self.faiss_index = index if binary else to_device(index, self.encoder.device)
 
     def search_vectors(self, vectors: np.ndarray, k: int):

@@ -18,7 +18,7 @@ class QuantRetriever(BiencoderRetriever):
     params = {
         **BiencoderRetriever.params,
         "bits": Param(int, 8, "bits per dimension", (8, 6, 4)),
-        "rescore": Param(int, 0, "rescore this many candidates with float vectors (0: quantised scores only)"),
+        "rescore": Param(int, 0, "rescore this many candidates with float vectors (0: quantised scores only)", min=0),
     }
 
     def build_index(self, vectors: np.ndarray) -> None:

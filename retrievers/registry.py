@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
 from bench.errors import BenchError
 from retrievers.base import Context, Retriever
-from retrievers.spec import MethodSpec, parse_spec, resolve_params
+from retrievers.spec import MethodSpec, canonical_params, parse_spec, resolve_params
 
 # name -> "module:Class"; imported lazily so `bench tfidf` never pays for torch or the JVM.
 REGISTRY: dict[str, str] = {
@@ -47,16 +48,48 @@ def retriever_class(name: str) -> type[Retriever]:
     return _load(REGISTRY[name])
 
 
+def _checked(name: str, cls, raw: dict[str, str]) -> dict:
+    """Typed values of one stage's parameters: each in its declared range, and consistent with each other."""
+    values = resolve_params(name, raw, cls.params)
+    problem = cls.check_config({key: param.default for key, param in cls.params.items()} | values)
+    if problem:
+        raise BenchError(f"method '{name}': {problem}")
+    return values
+
+
 def validate(spec: MethodSpec | str) -> MethodSpec:
     """Check a spec's name and parameters (both stages of a cascade) before any expensive work starts."""
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     if ">>" in spec.name:
         first, _, reranker = spec.name.rpartition(">>")
         validate(first)
-        resolve_params(reranker, spec.params, reranker_class(reranker).params)
+        _checked(reranker, reranker_class(reranker), spec.params)
     else:
-        resolve_params(spec.name, spec.params, retriever_class(spec.name).params)
+        _checked(spec.name, retriever_class(spec.name), spec.params)
     return spec
+
+
+@dataclass(frozen=True)
+class CanonicalSpec:
+    """A method spec in its one spelling: ``key`` labels rows and file names, ``full`` keys caches and reuse."""
+
+    key: str
+    full: str
+
+
+def canonical(spec: MethodSpec | str) -> CanonicalSpec:
+    """Defaults filled in and parameters sorted, for both stages of a cascade (the spec must be valid)."""
+    spec = validate(spec)
+    if ">>" in spec.name:
+        first_text, _, reranker = spec.name.rpartition(">>")
+        first = canonical(first_text)
+        cls, name = reranker_class(reranker), reranker
+        prefix_key, prefix_full = first.key + ">>", first.full + ">>"
+    else:
+        cls, name = retriever_class(spec.name), spec.name
+        prefix_key = prefix_full = ""
+    full, short = canonical_params(_checked(name, cls, spec.params), cls.params)
+    return CanonicalSpec(prefix_key + str(MethodSpec(name, short)), prefix_full + str(MethodSpec(name, full)))
 
 
 def build(spec: MethodSpec | str, context: Context) -> Retriever:
@@ -66,6 +99,6 @@ def build(spec: MethodSpec | str, context: Context) -> Retriever:
 
         first, _, reranker = spec.name.rpartition(">>")
         cls = reranker_class(reranker)
-        return CascadeRetriever(context, build(first, context), cls(context, **resolve_params(reranker, spec.params, cls.params)))
+        return CascadeRetriever(context, build(first, context), cls(context, **_checked(reranker, cls, spec.params)))
     cls = retriever_class(spec.name)
-    return cls(context, **resolve_params(spec.name, spec.params, cls.params))
+    return cls(context, **_checked(spec.name, cls, spec.params))

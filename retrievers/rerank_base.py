@@ -9,13 +9,18 @@ import numpy as np
 from bench.data.dataset import Dataset
 from retrievers.base import Context, Param
 
-DEPTH = Param(int, 100, "rerank this many first-stage candidates; the rest keep first-stage order below them")
+DEPTH = Param(int, 100, "rerank this many first-stage candidates; the rest keep first-stage order below them", min=1)
 
 
 class Reranker(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     params: ClassVar[Mapping[str, Param]] = {"depth": DEPTH}
+
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> str | None:
+        """A problem between parameters in one line, or None (as ``Retriever.check_config``)."""
+        return None
 
     def __init__(self, context: Context, **values: Any) -> None:
         self.context = context

@@ -26,7 +26,7 @@ class ConstantReranker(Reranker):
 class ShuffleReranker(Reranker):
     name = "shuffle"
     description = "seeded random scores: what reranking with no signal does at this depth"
-    params = {"depth": DEPTH, "seed": Param(int, 0, "random seed (combined with the query id)")}
+    params = {"depth": DEPTH, "seed": Param(int, 0, "random seed (combined with the query id)", min=0)}
 
     def score(self, query_id: str, query: str, doc_ids: list[str]) -> np.ndarray:
         seed = int.from_bytes(hashlib.blake2b(f"{self.config['seed']}:{query_id}".encode(), digest_size=8).digest(), "little")

@@ -1,6 +1,7 @@
 """Method specs as users type them: ``bm25:k1=0.9,b=0.4``, lists of them, and typed parameter values."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -75,11 +76,14 @@ def coerce(method: str, key: str, raw: str, param: Param) -> Any:
             value = raw
         else:
             value = param.kind(raw.strip())
-    except ValueError:
+    except (ValueError, OverflowError):
         raise BenchError(f"method '{method}': {key}={raw!r} is not a valid {param.kind.__name__}") from None
+    if param.kind is float and not math.isfinite(value):
+        raise BenchError(f"method '{method}': {key}={raw!r} must be a finite number ({param.allowed()})")
     if param.choices is not None and value not in param.choices:
-        choices = ", ".join(map(str, param.choices))
-        raise BenchError(f"method '{method}': {key}={raw!r} is not one of {choices}")
+        raise BenchError(f"method '{method}': {key}={raw!r} is not {param.allowed()}")
+    if (param.min is not None and value < param.min) or (param.max is not None and value > param.max):
+        raise BenchError(f"method '{method}': {key}={raw!r} is out of range ({key} {param.allowed()})")
     return value
 
 
@@ -89,3 +93,23 @@ def resolve_params(method: str, raw: Mapping[str, str], declared: Mapping[str, P
         valid = ", ".join(sorted(declared)) or "none"
         raise BenchError(f"method '{method}' has no parameter '{unknown[0]}' (valid: {valid})")
     return {key: coerce(method, key, value, declared[key]) for key, value in raw.items()}
+
+
+def format_value(value: Any) -> str:
+    """The one spelling of a typed value in a canonical spec: ``true``, ``0.9`` (``0.90`` and ``.9`` agree)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def canonical_params(values: Mapping[str, Any], declared: Mapping[str, Param]) -> tuple[dict[str, str], dict[str, str]]:
+    """(every parameter with defaults filled in, only those differing from their default), both sorted by name.
+
+    The first keys caches and reuse (a changed default must not reuse old results); the second is the row
+    label users read, so ``bm25`` and ``bm25:k1=0.9,b=0.4`` are one method and one row.
+    """
+    full = {key: format_value(values.get(key, param.default)) for key, param in sorted(declared.items())}
+    short = {key: value for key, value in full.items() if value != format_value(declared[key].default)}
+    return full, short

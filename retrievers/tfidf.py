@@ -21,8 +21,8 @@ class TfidfRetriever(Retriever):
     params = {
         "sublinear_tf": Param(bool, False, "use 1 + log(tf) instead of raw term frequency"),
         "stop_words": Param(str, "english", "stop-word list: 'english' or 'none'", ("english", "none")),
-        "ngram_max": Param(int, 1, "longest word n-gram in the vocabulary"),
-        "min_df": Param(int, 1, "ignore terms in fewer documents than this"),
+        "ngram_max": Param(int, 1, "longest word n-gram in the vocabulary", min=1, max=5),
+        "min_df": Param(int, 1, "ignore terms in fewer documents than this", min=1),
     }
 
     def index(self, dataset: Dataset) -> None:

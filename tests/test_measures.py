@@ -18,8 +18,15 @@ def test_graded_ndcg_prefers_higher_grade_first():
     assert good["nDCG@10"] == pytest.approx(1.0) and bad["nDCG@10"] < 0.9
 
 
-def test_tied_scores_are_evaluated_in_the_returned_order():
+def test_tied_scores_are_evaluated_in_the_returned_order_on_request():
+    qrels = {"q": {"b": 1}}
+    first, _ = evaluate({"q": [("b", 0.0), ("a", 0.0)]}, qrels, ["RR@10"], ties="returned")
+    second, _ = evaluate({"q": [("a", 0.0), ("b", 0.0)]}, qrels, ["RR@10"], ties="returned")
+    assert first["RR@10"] == 1.0 and second["RR@10"] == 0.5
+
+
+def test_tied_scores_are_evaluated_as_trec_eval_orders_them_by_default():
     qrels = {"q": {"b": 1}}
     first, _ = evaluate({"q": [("b", 0.0), ("a", 0.0)]}, qrels, ["RR@10"])
     second, _ = evaluate({"q": [("a", 0.0), ("b", 0.0)]}, qrels, ["RR@10"])
-    assert first["RR@10"] == 1.0 and second["RR@10"] == 0.5
+    assert first == second  # the returned order of tied documents does not matter, as in trec_eval

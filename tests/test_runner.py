@@ -6,7 +6,8 @@ import json
 
 
 def _results(folder):
-    return {p.stem: json.loads(p.read_text()) for p in folder.rglob("*.json")}
+    """Stored results by canonical method key."""
+    return {r["method"]: r for r in (json.loads(p.read_text()) for p in folder.rglob("*.json"))}
 
 
 def test_run_writes_results_trec_and_leaderboard(run_cli, tmp_path, shared_data):
@@ -26,7 +27,7 @@ def test_run_writes_results_trec_and_leaderboard(run_cli, tmp_path, shared_data)
     assert {"nDCG@10", "R@100", "RR@10", "AP", "R@1", "R@3", "R@10"} <= set(bm25["metrics"])
     assert bm25["latency_ms"]["n"] == 10 and bm25["latency_ms"]["p50"] <= bm25["latency_ms"]["p99"]
     assert bm25["build"]["index_bytes"] > 0 and bm25["qps"] > 0
-    trec = next(out.rglob("bm25.trec")).read_text().splitlines()
+    trec = next(out.rglob("bm25-*.trec")).read_text().splitlines()
     qid, q0, doc, rank, score, tag = trec[0].split()
     assert q0 == "Q0" and rank == "1" and tag == "bm25"
     board = next(out.rglob("leaderboard.md")).read_text()

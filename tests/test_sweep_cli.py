@@ -42,7 +42,7 @@ def test_distractors_pad_the_corpus_and_change_the_fingerprint(run_cli, tmp_path
         out = tmp_path / f"o{len(outs)}"
         code, _, err = run_cli("run", "--dataset", str(home), "--methods", "tfidf", "--no-latency", "--out", str(out), *extra)
         assert code == 0, err
-        outs.append(json.loads(next(out.rglob("tfidf.json")).read_text()))
+        outs.append(json.loads(next(out.rglob("tfidf-*.json")).read_text()))
     plain, padded = outs
     assert padded["dataset"]["n_docs"] == plain["dataset"]["n_docs"] + 10  # "pad:d1" does not collide with "d1"
     assert padded["dataset"]["fingerprint"] != plain["dataset"]["fingerprint"]

@@ -136,3 +136,19 @@ def test_cli_trains_both_models_that_bench_run_then_loads(run_cli, tmp_path, tin
     code, out, err = run_cli("run", "--dataset", str(folder), "--no-latency", "--out", str(tmp_path / "runs"),
                              "--methods", f"biencoder:model={tmp_path / 'bi'},bm25>>ce:model={tmp_path / 'ce'},depth=5")
     assert code == 0, err
+
+
+def test_resume_refuses_a_state_file_that_is_not_plain_data(tmp_path):
+    """Resuming loads with weights_only=True: a state file holding arbitrary objects is refused, never unpickled."""
+    import pathlib
+
+    import torch
+
+    from bench.errors import BenchError
+    from bench.training.loop import load_state, state_dir
+
+    path = state_dir(tmp_path / "m") / "state.pt"
+    path.parent.mkdir(parents=True)
+    torch.save({"step": 1, "payload": pathlib.PurePosixPath("x")}, path)
+    with pytest.raises(BenchError, match="cannot resume"):
+        load_state(tmp_path / "m")

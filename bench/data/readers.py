@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 from pathlib import Path
 from typing import IO, Iterator
@@ -25,7 +26,8 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
         with open_binary(path) as handle:
             for number, raw in enumerate(handle, start=1):
                 try:
-                    line = raw.decode("utf-8")
+                    # utf-8-sig on the first line: files saved by Windows editors start with a byte-order mark
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError as exc:
                     raise at_line(path, number, f"invalid UTF-8 at byte {exc.start}") from None
                 yield number, line.rstrip("\r\n")
@@ -55,6 +57,12 @@ def _field(path: Path, number: int, record: dict, name: str, *, required: bool =
         return str(value)
     if not isinstance(value, str):
         raise at_line(path, number, f"'{name}' must be a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # JSON's \ud800 escapes decode to lone surrogates, which no tokenizer, index or run file can hold
+        raise at_line(path, number, f"'{name}' contains a lone surrogate (\\u{ord(value[exc.start]):04x}), "
+                                    "which is not valid Unicode text") from None
     return value
 
 
@@ -133,14 +141,25 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
             query_id, _, doc_id, grade = parts
         else:
             raise at_line(path, number, "expected 'query-id doc-id grade' or TREC 'qid 0 docid grade'")
-        try:
-            relevance = int(float(grade))
-        except ValueError:
-            raise at_line(path, number, f"relevance grade '{grade}' is not a number") from None
+        relevance = _grade(path, number, grade)
         qrels.setdefault(query_id, {})[doc_id] = relevance
     if not qrels:
         raise BenchError(f"{path}: no judgments")
     return qrels
+
+
+def _grade(path: Path, number: int, text: str) -> int:
+    """A relevance grade is a whole number: ``2`` and ``2.0`` are 2; ``1.5``, ``inf`` and ``nan`` are errors,
+    never silently truncated (trec_eval reads grades as integers)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise at_line(path, number, f"relevance grade '{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise at_line(path, number, f"relevance grade '{text}' is not a finite number")
+    if not value.is_integer():
+        raise at_line(path, number, f"relevance grade '{text}' is fractional (grades are whole numbers)")
+    return int(value)
 
 
 _TREC_DOC = re.compile(r"<DOC>(.*?)</DOC>", re.S | re.I)

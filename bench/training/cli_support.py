@@ -60,3 +60,17 @@ def dense_miner(count: int, corpus, batch: int = 64):
         return [take_negatives([doc_ids[p] for p in row if p >= 0], positives[i], count) for i, row in enumerate(positions)]
 
     return mine_with
+
+
+def check_train_options(**values) -> None:
+    """Refuse impossible training options in one line before a model is loaded or a folder written."""
+    minimum = {"batch_size": 2, "epochs": 1, "max_length": 8, "max_steps": 1, "val_size": 0, "eval_every": 1,
+               "save_every": 1, "threads": 1}
+    for name, low in minimum.items():
+        value = values.get(name)
+        if value is not None and value < low:
+            raise BenchError(f"--{name.replace('_', '-')} must be >= {low}, not {value}")
+    for name in ("lr", "temperature"):
+        value = values.get(name)
+        if value is not None and not (value > 0 and value < float("inf")):
+            raise BenchError(f"--{name} must be a positive number, not {value}")

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import atomic
+from bench.errors import BenchError
 
 
 @dataclass
@@ -66,7 +67,7 @@ def save_state(out: Path, *, step: int, model, optimizer, scheduler, log: TrainL
     state = {
         "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(), "log": asdict(log), "extra": extra,
-        "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
+        "rng": {"python": random.getstate(), "numpy": _numpy_state(), "torch": torch.get_rng_state()},
     }
     with atomic.staged_file(path) as tmp:
         torch.save(state, tmp)
@@ -78,11 +79,28 @@ def load_state(out: Path) -> dict | None:
     path = state_dir(out) / "state.pt"
     if not path.is_file():
         return None
-    state = torch.load(path, weights_only=False)
-    random.setstate(state["rng"]["python"])
-    np.random.set_state(state["rng"]["numpy"])
+    try:
+        # weights_only: a state file is data; unpickling arbitrary objects from it could run code.
+        state = torch.load(path, weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError or EOFError by cause
+        raise BenchError(f"{path}: cannot resume from this training state ({type(exc).__name__}); "
+                         "delete it to start over") from None
+    random.setstate(_as_tuples(state["rng"]["python"]))
+    name, keys, position, has_gauss, cached = state["rng"]["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
     torch.set_rng_state(state["rng"]["torch"])
     return state
+
+
+def _numpy_state() -> tuple:
+    """numpy's RNG state in plain Python types, so the state file loads with ``weights_only=True``."""
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    return name, [int(k) for k in keys], int(position), int(has_gauss), float(cached)
+
+
+def _as_tuples(value):
+    """``random.setstate`` wants tuples; a round trip through torch.save may hand back lists."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def clear_state(out: Path) -> None:

@@ -1,20 +1,30 @@
-"""Harness overhead: bench's BM25 batch QPS vs a bare pyserini ``batch_search`` loop, same index, same queries.
+"""Harness overhead for BM25, the method users run most: bench vs bare pyserini on the same index and queries.
 
-Run: ``pytest tests/benchmarks --benchmark-only``. Both sides are timed alternately in one process so
-machine noise hits them alike; the ratio is printed and stored in the benchmark's extra_info.
+Run: ``pytest tests/benchmarks --benchmark-only -s``. Both sides are timed alternately in one process so machine
+noise hits them alike; the ratios are printed and stored in the benchmark's extra_info.
+
+- batch QPS: bench's quality run vs ``LuceneSearcher.batch_search`` at the same depth (goal >= 0.95);
+- per-query p50 at latency-k 10: bench's timed path (``measure_latency`` under the 1-thread limit) vs
+  ``LuceneSearcher.search(q, k=10)`` (goal <= 1.10).
 """
 from __future__ import annotations
 
+import time
 
+import numpy as np
 import pytest
 
 from bench.data import load_dataset
+from bench.latency import measure_latency
 from bench.runner import RunSettings, _quality_run
+from bench.threads import limit_threads
 from retrievers import Context, build
 from benchmarks.alternate import best_seconds
 
 ROUNDS = 5
 K = 1000
+LATENCY_K = 10
+LATENCY_ROUNDS = 3
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +55,34 @@ def test_bm25_harness_qps_ratio(benchmark, bm25_setup):
     benchmark.pedantic(harness, rounds=1, iterations=1)
     print(f"\nBM25 scifact batch QPS: bench {bench_qps:.1f}, bare pyserini {bare_qps:.1f}, ratio {ratio:.3f}")
     assert ratio >= 0.95
+
+
+def test_bm25_latency_at_serving_depth_ratio(benchmark, bm25_setup):
+    """p50 of one query at a time, top-10: what a search service pays per request."""
+    data, retriever = bm25_setup
+    searcher = retriever.searcher
+    queries = dict(data.queries)
+
+    def bare() -> np.ndarray:
+        timings = []
+        for text in queries.values():
+            started = time.perf_counter_ns()
+            searcher.search(text, LATENCY_K)
+            timings.append((time.perf_counter_ns() - started) / 1e6)
+        return np.asarray(timings)
+
+    def harness() -> np.ndarray:
+        with limit_threads(1):
+            return measure_latency(retriever, queries, LATENCY_K, warmup=0)
+
+    bare(), harness()  # warm-up: JIT, page cache
+    bare_p50, bench_p50 = [], []
+    for _ in range(LATENCY_ROUNDS):
+        bare_p50.append(float(np.percentile(bare(), 50)))
+        bench_p50.append(float(np.percentile(harness(), 50)))
+    ratio = min(bench_p50) / min(bare_p50)
+    benchmark.extra_info.update(bare_p50_ms=min(bare_p50), bench_p50_ms=min(bench_p50), ratio=ratio)
+    benchmark.pedantic(harness, rounds=1, iterations=1)
+    print(f"\nBM25 scifact p50 at k={LATENCY_K}: bench {min(bench_p50):.3f} ms, bare pyserini search "
+          f"{min(bare_p50):.3f} ms, ratio {ratio:.3f}")
+    assert ratio <= 1.10
