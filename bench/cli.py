@@ -616,15 +616,14 @@ def methods() -> None:
     """
     from rich.table import Table
 
-    from retrievers import REGISTRY, retriever_class
+    from retrievers import REGISTRY, RERANKERS, reranker_class, retriever_class
 
-    table = Table(title="methods (spec: name:param=value,param=value)")
-    for column in ("method", "parameters", "description"):
+    table = Table(title="methods (spec: name:param=value,param=value; rerankers: first_stage>>reranker:param=value)")
+    for column in ("method", "parameters (default; allowed)", "description"):
         table.add_column(column, overflow="fold")
-    for name in REGISTRY:
-        cls = retriever_class(name)
-        params = "\n".join(f"{key}={param.default!r}: {param.help}" for key, param in cls.params.items())
-        table.add_row(name, params or "–", cls.description)
+    for name, cls in [(n, retriever_class(n)) for n in REGISTRY] + [(f"A>>{n}", reranker_class(n)) for n in RERANKERS]:
+        params = "\n".join(f"{key}={param.default!r} ({param.allowed()}): {param.help}" for key, param in cls.params.items())
+        table.add_row(escape(name), escape(params) or "–", escape(cls.description))
     out_console().print(table)
 
 

@@ -7,6 +7,7 @@ the index's manifest so the leaderboard still reports what building cost.
 from __future__ import annotations
 
 import json
+import operator
 import shutil
 import time
 from typing import Mapping
@@ -18,6 +19,7 @@ from retrievers.base import Hits, Param, Retriever, directory_bytes
 
 _BATCH = 10_000
 MANIFEST = "bench-manifest.json"
+_DOCID_SCORE = operator.attrgetter("docid", "score")
 
 
 class BM25Retriever(Retriever):
@@ -88,7 +90,8 @@ class BM25Retriever(Retriever):
         found = self.searcher.batch_search(
             [queries[q] for q in query_ids], query_ids, k, threads=max(1, self.context.threads)
         )
-        return {query_id: [(hit.docid, hit.score) for hit in found.get(query_id, [])] for query_id in query_ids}
+        # Each field read is a JNI call (~0.3 s for 300 queries x 1001 hits): attrgetter saves the Python loop around it.
+        return {query_id: list(map(_DOCID_SCORE, found.get(query_id, []))) for query_id in query_ids}
 
     def index_bytes(self) -> int:
         return directory_bytes(self.index_dir)

@@ -89,7 +89,7 @@ def test_negative_batch_size_never_reaches_the_encoder_cache(tiny_model):
 
 
 def test_corrupt_embedding_cache_is_reported_and_rebuilt(toy, tiny_model):
-    spec = f"bert:model={tiny_model},max_length=64"
+    spec = f"bert:model={tiny_model},max_length=40"
     clean, _ = _run(toy, spec)
     folder = cache_dir() / "embeddings" / clean["stats"]["embeddings"]["key"]
     for damage in ("manifest", "vectors"):
@@ -105,7 +105,7 @@ def test_corrupt_embedding_cache_is_reported_and_rebuilt(toy, tiny_model):
 
 
 def test_corrupt_faiss_index_is_reported_and_rebuilt(toy, tiny_model):
-    spec = f"ivf:model={tiny_model},max_length=64,nlist=2,nprobe=2"
+    spec = f"ivf:model={tiny_model},max_length=40,nlist=2,nprobe=2"
     clean, _ = _run(toy, spec)
     (index_file,) = list((cache_dir() / "indexes" / "ivf").glob("*.faiss"))
     index_file.write_bytes(b"garbage" * 10)
@@ -117,7 +117,7 @@ def test_corrupt_faiss_index_is_reported_and_rebuilt(toy, tiny_model):
 
 
 def test_ivf_nlist_above_the_corpus_size_records_the_value_used(toy, tiny_model):
-    result, warnings = _run(toy, f"ivf:model={tiny_model},max_length=64,nlist=64,nprobe=64")
+    result, warnings = _run(toy, f"ivf:model={tiny_model},max_length=40,nlist=64,nprobe=64")
     assert result["params"]["nlist"] == len(toy.corpus) and result["params_used"]["nlist"] == len(toy.corpus)
     assert any("used nlist=" in w for w in warnings)
 
@@ -157,7 +157,7 @@ def test_corrupt_cross_encoder_score_store_is_reported_and_rebuilt(toy, tmp_path
     from test_rerank import make_tiny_cross_encoder
 
     model = make_tiny_cross_encoder(tmp_path / "ce")
-    spec = f"tfidf>>ce:model={model},depth=3,max_length=64"
+    spec = f"tfidf>>ce:model={model},depth=3,max_length=40"
     clean, _ = _run(toy, spec, measure_latency=False)
     (store,) = list((cache_dir() / "ce-scores").glob("*.sqlite"))
     store.write_bytes(b"this is not a database" * 100)
@@ -170,9 +170,9 @@ def test_corrupt_cross_encoder_score_store_is_reported_and_rebuilt(toy, tmp_path
 def test_cache_ls_and_rm_cover_every_kind_and_survive_a_corrupt_manifest(run_cli, toy, tiny_model, tmp_path):
     from test_rerank import make_tiny_cross_encoder
 
-    _run(toy, f"ivf:model={tiny_model},max_length=64,nlist=2,nprobe=1")
+    _run(toy, f"ivf:model={tiny_model},max_length=40,nlist=2,nprobe=1")
     _run(toy, "bm25")
-    _run(toy, f"tfidf>>ce:model={make_tiny_cross_encoder(tmp_path / 'ce2')},depth=2,max_length=64", measure_latency=False)
+    _run(toy, f"tfidf>>ce:model={make_tiny_cross_encoder(tmp_path / 'ce2')},depth=2,max_length=40", measure_latency=False)
     broken = cache_dir() / "embeddings" / "deadbeef"
     broken.mkdir(parents=True, exist_ok=True)
     (broken / "manifest.json").write_text("{")
