@@ -1,6 +1,8 @@
 """Leaderboards: a markdown table per dataset subset (for reports/) and a rich table for the terminal."""
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.markup import escape
 from rich.table import Table
 
@@ -24,7 +26,7 @@ COLUMNS = [
 ]
 
 
-BUSY_MARK, TIES_MARK = "†", "‡"
+BUSY_MARK, TIES_MARK, DEPTH_MARK = "†", "‡", "§"
 TIES_FOOTNOTE_RANGE = 0.001
 # Which breakdown parts make up a method's latency, in the order they run.
 STAGES = (("first_stage", "rerank"), ("encode", "search"))
@@ -43,15 +45,21 @@ def latency_note(result: dict) -> str:
     """How latency and QPS were measured, for the header line."""
     latency = result.get("latency") or {}
     config = result.get("config", {})
-    depth = latency.get("k", config.get("k", 1000) + 1)
+    depth = latency_depth(result)
     return (f"latency@{depth}: one query at a time, top-{depth}, {latency.get('threads', config.get('threads'))} "
             f"thread(s), after {config.get('warmup', 0)} warm-up queries; QPS: batch search at depth "
             f"{config.get('k')} with {result.get('qps_threads', config.get('threads'))} threads")
 
 
+def latency_sentence(results: list[dict]) -> str:
+    """The header's sentence on how latency and QPS were measured, for the rows' common protocol."""
+    note = latency_note(reference(results))
+    return note[0].upper() + note[1:] + "."
+
+
 def headers(results: list[dict]) -> list[str]:
     """Column headers that say which latency is which: ``p50 ms (1 thr)``, ``QPS (batch, 2 thr)``."""
-    first = results[0] if results else {}
+    first = reference(results) if results else {}
     latency_threads = (first.get("latency") or {}).get("threads")
     batch_threads = first.get("qps_threads", first.get("config", {}).get("threads"))
     names = []
@@ -62,6 +70,24 @@ def headers(results: list[dict]) -> list[str]:
             name = f"QPS (batch, {batch_threads} thr)"
         names.append(name)
     return names
+
+
+def latency_depth(result: dict) -> int | None:
+    """The depth latency was timed at; results from before --latency-k were timed at k + 1."""
+    latency = result.get("latency") or {}
+    if "k" in latency:
+        return latency["k"]
+    k = result.get("config", {}).get("k")
+    return k + 1 if k is not None else None
+
+
+def reference(results: list[dict]) -> dict:
+    """The row whose measuring protocol the header describes: the first at the most common latency depth."""
+    depths = Counter(latency_depth(r) for r in results if r.get("latency_ms"))
+    if not depths:
+        return results[0]
+    common = depths.most_common(1)[0][0]
+    return next(r for r in results if r.get("latency_ms") and latency_depth(r) == common)
 
 
 def busy(result: dict) -> bool:
@@ -81,6 +107,7 @@ def _cells(results: list[dict]) -> list[list[tuple[str, bool]]]:
         present = [row[column] for row in values if row[column] is not None]
         ranked = higher is not None and present and len(results) > 1
         best.append((max(present) if higher else min(present)) if ranked else None)
+    header_depth = latency_depth(reference(results)) if results else None
     for result, row in zip(results, values):
         cells = []
         for column, (name, _, _, fmt) in enumerate(COLUMNS):
@@ -89,6 +116,8 @@ def _cells(results: list[dict]) -> list[list[tuple[str, bool]]]:
             is_best = value is not None and best[column] is not None and fmt.format(value) == fmt.format(best[column])
             if name == "p50 ms" and value is not None and busy(result):
                 text += BUSY_MARK
+            if name == "p50 ms" and value is not None and latency_depth(result) != header_depth:
+                text += DEPTH_MARK
             if name == "nDCG@10" and value is not None and tie_range(result) > TIES_FOOTNOTE_RANGE:
                 text += TIES_MARK
             cells.append((text, is_best))
@@ -99,7 +128,11 @@ def _cells(results: list[dict]) -> list[list[tuple[str, bool]]]:
 def footnotes(results: list[dict]) -> list[str]:
     """The † and ‡ notes a table needs, one line each."""
     notes = []
+    header_depth = latency_depth(reference(results)) if results else None
     for result in results:
+        if result.get("latency_ms") and latency_depth(result) != header_depth:
+            notes.append(f"{DEPTH_MARK} `{result['method']}`: latency timed at depth {latency_depth(result)}, not "
+                         f"{header_depth}: not comparable with the other rows' latency.")
         if busy(result):
             load = result["latency"]["load"]
             notes.append(f"{BUSY_MARK} `{result['method']}`: the machine was busy while latency was timed (other "
@@ -115,8 +148,12 @@ def footnotes(results: list[dict]) -> list[str]:
 def title(results: list[dict]) -> str:
     info = results[0]["dataset"]
     subset = info.get("subset") or {}
+    padded = ""
+    if subset.get("distractors"):
+        padded = (f" ({subset.get('home_docs', 0):,} {info['name']} + {subset.get('distractor_docs', 0):,} distractors "
+                  f"from {', '.join(subset['distractors'])})")
     return (
-        f"{info['name']} ({info['split']}): {info['n_docs']:,} docs, {info['n_queries']} queries, "
+        f"{info['name']} ({info['split']}): {info['n_docs']:,} docs{padded}, {info['n_queries']} queries, "
         f"subset {subset.get('corpus', 'full')}/{subset.get('queries', 'all')} seed {subset.get('seed', 0)}, "
         f"fingerprint {info['fingerprint']}"
     )
@@ -137,7 +174,7 @@ def markdown(results: list[dict]) -> str:
         f"Hardware: {hardware_line(first.get('hardware', {}))}. "
         f"Versions: bench {versions.get('bench')}, pyserini {versions.get('pyserini')}, "
         f"torch {versions.get('torch')}, python {versions.get('python')}. "
-        f"Commit {first.get('git_commit')}. {latency_note(first)[0].upper()}{latency_note(first)[1:]}. "
+        f"Commit {first.get('git_commit')}. {latency_sentence(results)} "
         "Stages: cascade first stage + rerank, dense query encoding + search. Best per column in bold.",
         *footnotes(results),
         "",
@@ -146,7 +183,7 @@ def markdown(results: list[dict]) -> str:
 
 
 def rich_table(results: list[dict]) -> Table:
-    caption = latency_note(results[0]) + "\n" + "\n".join(footnotes(results)) if results else None
+    caption = latency_sentence(results) + "\n" + "\n".join(footnotes(results)) if results else None
     table = Table(title=escape(title(results)) if results else "no results", caption=escape(caption) if caption else None)
     table.add_column("Method")
     for name in headers(results):

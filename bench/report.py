@@ -5,7 +5,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.leaderboard import COLUMNS, _cells, footnotes, headers, latency_note, title
+from bench.leaderboard import COLUMNS, _cells, footnotes, headers, latency_sentence, title
 from bench.environment import hardware_line
 from bench.results import read_result
 from bench.significance import holm, paired_pvalue, wins_losses
@@ -120,7 +120,7 @@ def leaderboard_markdown(results: list[dict], baseline: str | None, test: str = 
             )
         elif baseline:
             lines.append(f"Baseline `{baseline}` was not run on this subset: no significance marks.")
-        lines.append(f"{latency_note(first)[0].upper()}{latency_note(first)[1:]}. Stages: cascade first stage + rerank, "
+        lines.append(f"{latency_sentence(group)} Stages: cascade first stage + rerank, "
                      "dense query encoding + search.")
         lines += footnotes(group)
         lines.append(

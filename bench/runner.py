@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from bench import environment
 from bench.data.dataset import Dataset
@@ -30,6 +30,7 @@ from bench.latency import measure_latency, summarize
 from bench.measures import DEFAULT_MEASURES, TIE_ORDERS, evaluate, parse_measures
 from bench.models import local_model_identities
 from bench.paths import cache_dir
+from bench.progress import make_progress  # noqa: F401  (the commands import it from here)
 from bench.results import SCHEMA_VERSION, write_result
 from bench.threads import limit_threads
 from bench.ties import tie_report
@@ -107,13 +108,6 @@ def drop_self_hits(run: dict[str, Hits], k: int) -> dict[str, Hits]:
     return {qid: [hit for hit in hits if hit[0] != qid][:k] for qid, hits in run.items()}
 
 
-def make_progress(console=None) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=True,
-    )
-
-
 def spec_models(spec: CanonicalSpec) -> dict[str, str]:
     """Weights hashes of the local models a canonical spec names, for every stage of a cascade."""
     stages = {f"stage{i}": parse_spec(text).params for i, text in enumerate(spec.full.split(">>"))}
@@ -144,12 +138,15 @@ def run_method(
     retriever = registry.build(spec, context)
     try:
         rss_before = current_rss_mb()
+        peak_was_reset = reset_peak_rss()
         started = time.perf_counter()
         with limit_threads(settings.threads):
             retriever.index(dataset)
             retriever.synchronize()
         build_wall = time.perf_counter() - started
-        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_rss_mb = peak_rss_mb_since_reset() if peak_was_reset else None
+        if peak_rss_mb is None:  # no /proc: the process-lifetime peak (an upper bound in a sweep)
+            peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         rss_delta_mb = current_rss_mb() - rss_before
         index_bytes = retriever.index_bytes()
 
@@ -241,6 +238,30 @@ def _build_cost(stats: dict, build_wall: float, index_bytes: int, peak_rss_mb: f
         "reused": bool(stats.pop("reused", False) or embeddings.get("reused", False)),
         "encoded_docs": embeddings.get("encoded_docs"),
     }
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (Linux >= 4.0) so each point of a sweep records its own peak.
+
+    ``ru_maxrss`` only ever grows over a process, so in a sweep it would report the largest point so far.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mb_since_reset() -> float | None:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def current_rss_mb() -> float:

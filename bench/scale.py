@@ -15,6 +15,13 @@ from bench import atomic
 from bench.plots import _save, plt
 
 RELIABLE_R2 = 0.8
+# Exponents a cost can plausibly have against corpus size. A fit outside is an artefact (noise, a cache, constant
+# costs at small sizes): it is flagged and never projected. Latency: from flat (IVF/graph-like) to worse than linear;
+# sizes and build times grow at least sub-linearly and at most quadratically (k-means on a growing sample).
+SANE_EXPONENTS = {
+    "p50_ms": (-0.1, 1.5), "p99_ms": (-0.1, 1.5), "search_p50_ms": (-0.1, 1.5), "search_p99_ms": (-0.1, 1.5),
+    "build_s": (0.2, 2.0), "index_mb": (0.5, 1.5), "rss_delta_mb": (0.2, 1.5),
+}
 
 
 def _part(result: dict, part: str, key: str):
@@ -38,18 +45,29 @@ class Fit:
     coefficient: float
     r2: float
     points: int
+    quantity: str = ""
 
     def at(self, size: float) -> float:
         return self.coefficient * size**self.exponent
 
+    @property
+    def sane(self) -> bool:
+        low, high = SANE_EXPONENTS.get(self.quantity, (float("-inf"), float("inf")))
+        return low <= self.exponent <= high
 
-def fit_power_law(sizes: list[float], values: list[float]) -> Fit | None:
+    @property
+    def usable(self) -> bool:
+        """Projected only when the exponent is plausible and the fit explains the points."""
+        return self.sane and self.r2 >= RELIABLE_R2
+
+
+def fit_power_law(sizes: list[float], values: list[float], quantity: str = "") -> Fit | None:
     pairs = [(s, v) for s, v in zip(sizes, values) if v is not None and v > 0]
     if len(pairs) < 2 or len({s for s, _ in pairs}) < 2:
         return None
     x, y = np.log([s for s, _ in pairs]), np.log([v for _, v in pairs])
     line = stats.linregress(x, y)
-    return Fit(float(line.slope), float(np.exp(line.intercept)), float(line.rvalue**2), len(pairs))
+    return Fit(float(line.slope), float(np.exp(line.intercept)), float(line.rvalue**2), len(pairs), quantity)
 
 
 def fits_by_method(results: list[dict]) -> dict[str, dict[str, Fit | None]]:
@@ -59,7 +77,7 @@ def fits_by_method(results: list[dict]) -> dict[str, dict[str, Fit | None]]:
     fits = {}
     for method, items in methods.items():
         sizes = [r["dataset"]["n_docs"] for r in items]
-        fits[method] = {q: fit_power_law(sizes, [get(r) for r in items]) for q, (_, get) in QUANTITIES.items()}
+        fits[method] = {q: fit_power_law(sizes, [get(r) for r in items], q) for q, (_, get) in QUANTITIES.items()}
     return fits
 
 
@@ -73,9 +91,9 @@ def projected_latency(results: list[dict], fits: dict[str, Fit | None], size: fl
     search = fits.get(f"search_{percentile}_ms")
     encodes = [_part(r, "encode", percentile) for r in results if _part(r, "encode", percentile) is not None]
     if search is not None and encodes:
-        return float(np.median(encodes)) + search.at(size)
+        return float(np.median(encodes)) + search.at(size) if search.sane else None
     total = fits.get(f"{percentile}_ms")
-    return total.at(size) if total is not None else None
+    return total.at(size) if total is not None and total.sane else None
 
 
 def _human(size: float) -> str:
@@ -94,8 +112,13 @@ def report(results: list[dict], projections: list[int], budget_ms: float, folder
         for quantity, fit in by_quantity.items():
             if fit is None:
                 continue
-            shaky = " (unreliable fit)" if fit.r2 < RELIABLE_R2 else ""
-            cells = [f"{fit.at(p):,.1f}" for p in projections]
+            if not fit.sane:
+                low, high = SANE_EXPONENTS[quantity]
+                shaky = f" (FLAGGED: exponent outside {low:g}..{high:g}, not projected)"
+                cells = ["flagged" for _ in projections]
+            else:
+                shaky = " (unreliable fit)" if fit.r2 < RELIABLE_R2 else ""
+                cells = [f"{fit.at(p):,.1f}" for p in projections]
             lines.append(f"| `{method}` | {QUANTITIES[quantity][0]}{shaky} | {fit.exponent:.2f} | {fit.r2:.2f} | "
                          + " | ".join(cells) + " |")
     lines += ["", f"Fits with R^2 < {RELIABLE_R2} are marked unreliable: at these sizes the quantity is dominated by "
@@ -118,9 +141,35 @@ def report(results: list[dict], projections: list[int], budget_ms: float, folder
             cells.append(f"{verdict} (p50 {p50:,.0f} ms, p99 {p99:,.0f} ms, projected)")
         lines.append(f"| `{method}` | " + " | ".join(cells) + " |")
     lines.append("")
+    lines += measured_table(results)
     text = "\n".join(lines)
     atomic.write_text(folder / "scale.md", text)
+    from bench.scale_plots import memory_plot, speedup_plot, tradeoff_plot
+
+    for extra in (tradeoff_plot(results, folder / "tradeoff_by_size.png", title),
+                  speedup_plot(results, folder / "speedup_vs_flat.png", title),
+                  memory_plot(results, folder / "memory_vs_size.png", title)):
+        if extra is not None:
+            text += f"\n![{extra.stem}]({extra.name})"
+    atomic.write_text(folder / "scale.md", text + "\n")
     return text, _plot(results, fits, projections, budget_ms, folder / "scale.png", title)
+
+
+def measured_table(results: list[dict]) -> list[str]:
+    """Every measured point: the numbers the fits and plots are drawn from."""
+    lines = ["## Measured points", "",
+             "| docs | method | nDCG@10 | R@10 | p50 ms | search p50 ms | build s | index MB | peak RSS MB |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in sorted(results, key=lambda r: (r["dataset"]["n_docs"], r["method"])):
+        def cell(value, fmt="{:.2f}"):
+            return "–" if value is None else fmt.format(value)
+        lines.append(
+            f"| {r['dataset']['n_docs']:,} | `{r['method']}` | {cell(r['metrics'].get('nDCG@10'), '{:.4f}')} | "
+            f"{cell(r['metrics'].get('R@10'), '{:.4f}')} | {cell(r.get('latency_ms', {}).get('p50'))} | "
+            f"{cell(_part(r, 'search', 'p50'))} | {cell(r['build'].get('seconds'))} | "
+            f"{cell((r['build'].get('index_bytes') or 0) / 2**20, '{:.1f}')} | {cell(r['build'].get('peak_rss_mb'), '{:.0f}')} |")
+    lines.append("")
+    return lines
 
 
 def _plot(results, fits, projections, budget_ms, path, title) -> Path:
@@ -136,7 +185,7 @@ def _plot(results, fits, projections, budget_ms, path, title) -> Path:
             if points:
                 ax.scatter(*zip(*points), color=color, label=f"{method} (measured)")
             fit = by_quantity.get(quantity)
-            if fit is not None:
+            if fit is not None and fit.sane:
                 ax.plot(grid, [fit.at(s) for s in grid], color=color, linestyle="--",
                         label=f"{method} projection (b={fit.exponent:.2f}, R²={fit.r2:.2f})")
         if quantity in ("p50_ms", "p99_ms", "search_p50_ms"):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench import atomic
 from bench.environment import hardware_line
-from bench.leaderboard import latency_note
+from bench.leaderboard import latency_sentence
 from bench.plots import _save, curve_plot, pareto_plot, plot_title, plt, search_p50
 from bench.sweep import bits_of
 
@@ -76,7 +76,7 @@ def write_report(results: list[dict], folder: Path) -> list[Path]:
     reference = f"`{flat['method']}` (exact float search over the same cached embeddings)" if flat else "none"
     lines += ["", f"Ratio columns (/ flat) compare with {reference}. "
               "Latency: one query at a time; search p50 excludes query encoding; cascades split into first stage and "
-              "rerank p50. " + (latency_note(results[0]) + ". ") + hardware_line(results[0]["hardware"]), ""]
+              "rerank p50. " + latency_sentence(results) + " " + hardware_line(results[0]["hardware"]), ""]
     atomic.write_text(written[1], "\n".join(lines))
     written.append(pareto_plot(results, folder / "pareto.png"))
     written += _bits_plot(results, folder)

@@ -58,10 +58,13 @@ class DenseRetriever(Retriever):
         return self._prepare(np.asarray(vectors, dtype=np.float32))
 
     def _prepare(self, vectors: np.ndarray) -> np.ndarray:
+        """Unit vectors for cosine. Vectors that already are (a Normalize module, as MiniLM has) stay as given,
+        so corpus embeddings remain memory-mapped from the cache instead of being copied into RAM."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if self.config["similarity"] == "cos":
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            vectors = vectors / np.maximum(norms, 1e-12)
+            norms = _row_norms(vectors)
+            if not np.allclose(norms, 1.0, atol=1e-5):
+                vectors = vectors / np.maximum(norms, 1e-12)[:, None]
         return vectors
 
     def query_vectors(self, texts: list[str]) -> np.ndarray:
@@ -168,6 +171,12 @@ class DenseRetriever(Retriever):
         encoder = getattr(self, "encoder", None)
         if encoder is not None:
             encoder.synchronize()
+
+
+def _row_norms(vectors: np.ndarray, block: int = 65536) -> np.ndarray:
+    """Row norms computed in blocks: no temporary as large as the matrix."""
+    return np.concatenate([np.linalg.norm(vectors[start : start + block], axis=1)
+                           for start in range(0, len(vectors), block)]) if len(vectors) else np.zeros(0, np.float32)
 
 
 def to_device(index, device: str):

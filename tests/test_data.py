@@ -70,7 +70,7 @@ def test_same_seed_same_subset_and_judged_docs_kept(shared_data):
 
 
 def test_subset_larger_than_corpus_is_an_error(shared_data):
-    with pytest.raises(BenchError, match="exceeds the 5183 documents"):
+    with pytest.raises(BenchError, match="exceeds the 5,183 documents"):
         make_subset(load_dataset("scifact"), corpus_size=5184)
 
 

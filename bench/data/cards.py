@@ -35,6 +35,10 @@ class Card:
     notes: str = ""
     root: str = "."
     downloads: tuple[DownloadFile, ...] = ()
+    # "collection": corpus + queries + qrels; "pool": a corpus of never-relevant documents that pads others.
+    kind: str = "collection"
+    # Pools that pad this collection when --corpus exceeds it (default: every pool found, in name order).
+    distractors: tuple[str, ...] = ()
     path: Path = field(default=Path(), compare=False)
 
     @property
@@ -50,7 +54,7 @@ def _card_from(path: Path) -> Card:
     try:
         name = raw["name"]
         downloads = tuple(DownloadFile(**item) for item in raw.get("download", []))
-        return Card(
+        card = Card(
             name=name,
             title=raw.get("title", name),
             layout=raw.get("layout", "beir"),
@@ -62,10 +66,15 @@ def _card_from(path: Path) -> Card:
             notes=raw.get("notes", ""),
             root=raw.get("root", "."),
             downloads=downloads,
+            kind=raw.get("kind", "collection"),
+            distractors=tuple(raw.get("distractors", [])),
             path=path,
         )
     except (KeyError, TypeError) as exc:
         raise BenchError(f"{path}: invalid dataset card (missing or unexpected field {exc})") from None
+    if card.kind not in ("collection", "pool"):
+        raise BenchError(f"{path}: kind must be 'collection' or 'pool', not '{card.kind}'")
+    return card
 
 
 def load_cards(directory: Path | None = None) -> list[Card]:

@@ -15,6 +15,13 @@ class Document(NamedTuple):
         return f"{self.title} {self.text}".strip() if self.title else self.text
 
 
+class Pool(NamedTuple):
+    """Documents that pad a judged collection: never relevant, named so their ids can be told apart."""
+
+    name: str
+    corpus: dict[str, Document]
+
+
 @dataclass
 class Dataset:
     """Corpus + queries + graded qrels.

@@ -47,6 +47,20 @@ def load_folder(folder: Path, *, name: str | None = None, split: str = "test", l
     return _assemble(name or folder.name, folder, split, corpus, queries, qrels)
 
 
+def load_corpus(folder: Path, *, layout: str | None = None) -> dict[str, Document]:
+    """Only the documents of a folder: a distractor pool has no queries or judgments to read."""
+    folder = Path(folder)
+    layout = layout or detect_layout(folder)
+    if layout == "beir":
+        return readers.read_beir_corpus(_require(folder, ["corpus.jsonl", "corpus.jsonl.gz"], "corpus"))
+    if layout == "msmarco":
+        collection = readers.read_tsv_pairs(_require(folder, ["collection.tsv", "collection.tsv.gz"], "collection"), "document")
+        return {doc_id: Document("", text) for doc_id, text in collection.items()}
+    if layout == "trec":
+        return readers.read_trec_documents(_trec_document_files(folder))
+    raise BenchError(f"{folder}: not a dataset folder (expected corpus.jsonl[.gz], collection.tsv or docs/*.trec)")
+
+
 def _require(folder: Path, names: list[str], what: str) -> Path:
     found = _first_existing(folder, names)
     if found is None:
@@ -62,8 +76,7 @@ def _load_beir(folder: Path, split: str):
 
 
 def _load_msmarco(folder: Path, split: str):
-    collection = readers.read_tsv_pairs(_require(folder, ["collection.tsv", "collection.tsv.gz"], "collection"), "document")
-    corpus = {doc_id: Document("", text) for doc_id, text in collection.items()}
+    corpus = load_corpus(folder, layout="msmarco")
     queries = readers.read_tsv_pairs(
         _require(folder, [f"queries.{split}.tsv", f"queries.{split}.tsv.gz"], f"'{split}' queries"), "query"
     )

@@ -1,10 +1,18 @@
-"""Dataset + distractors + subset in one call: what `bench run`, `sweep` and `scale` all start from."""
+"""Dataset + distractor pools + subset in one call: what `bench run`, `sweep`, `scale` and `check` start from."""
 from __future__ import annotations
 
-from bench.data.dataset import Dataset
-from bench.data.distractors import with_distractors
-from bench.data.resolve import load_dataset
+import functools
+
+from bench.data.dataset import Dataset, Pool
+from bench.data.resolve import card_pools, load_dataset, load_pool
 from bench.data.subset import make_subset, parse_size
+from bench.errors import BenchError
+
+
+@functools.lru_cache(maxsize=8)
+def _pool(name: str, data_dir: str | None) -> Pool:
+    """Pools are read once per process: a scale sweep pads every size from the same 238k documents."""
+    return load_pool(name, data_dir=data_dir)
 
 
 def prepare_dataset(
@@ -17,8 +25,19 @@ def prepare_dataset(
     data_dir: str | None = None,
     distractors: str | None = None,
 ) -> Dataset:
+    """``--corpus`` above the home collection pads it with ``distractors`` (comma-separated pools or collections),
+    by default the pools the dataset's card names, else every pool found in the data folders, in name order."""
     data = load_dataset(name, data_dir=data_dir, split=split)
+    size = parse_size(corpus)
     if distractors:
-        others = [load_dataset(other.strip(), data_dir=data_dir) for other in distractors.split(",") if other.strip()]
-        data = with_distractors(data, others)
-    return make_subset(data, corpus_size=parse_size(corpus), n_queries=queries, seed=seed)
+        names = [part.strip() for part in distractors.split(",") if part.strip()]
+    elif size is not None and size > len(data.corpus):
+        names = card_pools(name, data_dir)
+        if not names:
+            raise BenchError(f"--corpus {size:,} exceeds the {len(data.corpus):,} documents of '{data.name}' and no "
+                             "distractor pool was found (put distractors-wordnet / distractors-gcide in the data "
+                             "folder, or pass --distractors)")
+    else:
+        names = []
+    pools = [_pool(pool, data_dir) for pool in names]
+    return make_subset(data, corpus_size=size, n_queries=queries, seed=seed, pools=pools)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from bench import atomic
 from bench.data.cards import Card, find_card, load_cards
-from bench.data.dataset import Dataset
+from bench.data.dataset import Dataset, Pool
 from bench.data.download import fetch, unpack
-from bench.data.layouts import detect_layout, load_folder
+from bench.data.layouts import detect_layout, load_corpus, load_folder
 from bench.errors import BenchError
 from bench.paths import cache_dir, data_dirs
 
@@ -33,16 +33,42 @@ def searched_folders(card: Card, data_dir: str | None = None) -> list[Path]:
     ]
 
 
-def load_dataset(name: str, *, data_dir: str | None = None, split: str | None = None) -> Dataset:
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return load_folder(path, split=split or "test")
+def _card(name: str) -> Card:
     card = find_card(name)
     if card is None:
         known = ", ".join(sorted(card.name for card in load_cards()))
         raise BenchError(f"unknown dataset '{name}' (known: {known}; or pass a folder in BEIR, MS MARCO or TREC layout)")
+    return card
+
+
+def load_dataset(name: str, *, data_dir: str | None = None, split: str | None = None) -> Dataset:
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return load_folder(path, split=split or "test")
+    card = _card(name)
+    if card.kind == "pool":
+        raise BenchError(f"'{name}' is a distractor pool (documents only, no queries): use it as "
+                         f"--distractors {name} beside a judged dataset")
     folder = locate(card, data_dir) or _download(card, data_dir)
     return load_folder(folder, name=card.name, split=split or card.split, layout=card.layout)
+
+
+def load_pool(name: str, *, data_dir: str | None = None) -> Pool:
+    """The documents of a distractor pool, or of any collection (its queries and judgments are not used)."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return Pool(path.name, load_corpus(path))
+    card = _card(name)
+    folder = locate(card, data_dir) or _download(card, data_dir)
+    return Pool(card.name, load_corpus(folder, layout=card.layout))
+
+
+def card_pools(name: str, data_dir: str | None = None) -> list[str]:
+    """The pools that pad ``name`` by default: its card's list, else every pool found locally, in name order."""
+    card = None if Path(name).expanduser().is_dir() else find_card(name)
+    if card is not None and card.distractors:
+        return list(card.distractors)
+    return [c.name for c in sorted(load_cards(), key=lambda c: c.name) if c.kind == "pool" and locate(c, data_dir)]
 
 
 def _download_target(card: Card) -> Path:

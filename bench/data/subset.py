@@ -1,4 +1,5 @@
-"""Reproducible corpus subsets: every judged document of the sampled queries + seeded random distractors.
+"""Reproducible corpus subsets: every judged document of the sampled queries + seeded random others, padded
+with distractor pools when the corpus asked for is larger than the home collection.
 
 This is the protocol the seeds used for "MS MARCO 100k": retrieval over a smaller corpus is only
 meaningful if no relevant document was dropped, and comparable only if the same seed gives the
@@ -9,7 +10,8 @@ from __future__ import annotations
 import random
 import re
 
-from bench.data.dataset import Dataset
+from bench.data.dataset import Dataset, Pool
+from bench.data.distractors import padding, choose
 from bench.errors import BenchError
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)([km]?)$", re.I)
@@ -34,8 +36,16 @@ def parse_size(text: str | int | None) -> int | None:
     return size
 
 
-def make_subset(dataset: Dataset, *, corpus_size: int | None = None, n_queries: int | None = None, seed: int = 0) -> Dataset:
-    """Sample ``n_queries`` judged queries and a corpus of ``corpus_size`` docs that keeps all their judged docs."""
+def make_subset(dataset: Dataset, *, corpus_size: int | None = None, n_queries: int | None = None, seed: int = 0,
+                pools: list[Pool] | tuple = ()) -> Dataset:
+    """Sample ``n_queries`` judged queries and a corpus of ``corpus_size`` docs that keeps all their judged docs.
+
+    Up to the home corpus's size, documents come from the home corpus only (judged ones first, then a seeded
+    sample of the rest). Above it, every home document is kept and ``pools`` fill the rest: padding only ever
+    ADDS documents, so the task can only get harder (replacing unjudged home documents with easier distractors
+    had raised BM25 on scifact from 0.6789 to 0.7140). ``corpus_size=None`` is the home corpus plus every
+    document of ``pools``.
+    """
     judged = dataset.judged_queries()
     if not judged:
         raise BenchError(f"dataset '{dataset.name}': no query has a relevant judgment")
@@ -54,12 +64,23 @@ def make_subset(dataset: Dataset, *, corpus_size: int | None = None, n_queries: 
     corpus = dataset.corpus
     warnings = list(dataset.warnings)
     subset_notes: dict = {}
-    if corpus_size is not None:
-        if corpus_size > len(dataset.corpus):
+    extra = padding(dataset, list(pools))
+    home_size = len(dataset.corpus)
+    if corpus_size is None:
+        corpus = {**dataset.corpus, **dict(extra)}
+    elif corpus_size > home_size:
+        if corpus_size > home_size + len(extra):
+            available = f" + {len(extra):,} distractors" if extra else ""
             raise BenchError(
-                f"--corpus {corpus_size} exceeds the {len(dataset.corpus)} documents of '{dataset.name}' "
-                "(use a smaller size, 'full', or add distractors)"
+                f"--corpus {corpus_size:,} exceeds the {home_size:,} documents of '{dataset.name}'{available} "
+                "(use a smaller size, 'full', or add distractor pools with --distractors)"
             )
+        corpus = {**dataset.corpus, **dict(choose(extra, corpus_size - home_size, seed))}
+    else:
+        if extra:
+            warnings.append(f"--corpus {corpus_size:,} fits in the {home_size:,} documents of '{dataset.name}': "
+                            "no distractors added (padding only applies above the home corpus)")
+            extra = []
         keep = {doc_id for docs in qrels.values() for doc_id in docs if doc_id in dataset.corpus}
         if len(keep) > corpus_size:
             # Deep-judged collections (TREC DL: ~90 relevant passages per query) cannot keep every judged
@@ -80,6 +101,9 @@ def make_subset(dataset: Dataset, *, corpus_size: int | None = None, n_queries: 
         others = [doc_id for doc_id in dataset.corpus if doc_id not in keep]
         keep.update(rng.sample(others, corpus_size - len(keep)))
         corpus = {doc_id: doc for doc_id, doc in dataset.corpus.items() if doc_id in keep}
+    if extra:
+        subset_notes.update(distractors=[pool.name for pool in pools], home_docs=home_size,
+                            distractor_docs=len(corpus) - home_size)
 
     return Dataset(
         name=dataset.name,
@@ -89,7 +113,6 @@ def make_subset(dataset: Dataset, *, corpus_size: int | None = None, n_queries: 
         source=dataset.source,
         split=dataset.split,
         subset={
-            **({"distractors": dataset.subset["distractors"]} if dataset.subset.get("distractors") else {}),
             "corpus": "full" if corpus_size is None else corpus_size,
             "queries": "all" if n_queries is None else n_queries,
             "seed": seed,
