@@ -184,7 +184,8 @@ def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, n
               help="Method spec run first as the reference for ratios (default: the first stage of a cascade grid, "
                    "else biencoder; empty string: none).")
 @measuring_options
-@click.option("--out", type=click.Path(file_okay=False), default="reports/sweeps", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default="runs/sweeps", show_default=True,
+              help="Where results, tables and plots go (reports/ is regenerated only by reports/regenerate.sh).")
 @click.option("--force", is_flag=True, help="Re-measure points that already have a result for this subset.")
 def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_dir, baseline, out, force,
           **measuring) -> None:
@@ -257,13 +258,19 @@ def report(paths, baseline, test, alpha, measure, out) -> None:
 
     \b
     Examples:
-      bench report reports/runs --baseline bm25 --out reports/LEADERBOARD.md
+      bench report runs --baseline bm25 --out runs/LEADERBOARD.md
       bench report runs/scifact/*/*.json --baseline bm25 --test randomization
     """
     from bench import atomic
-    from bench.report import collect, leaderboard_markdown
+    from bench.report import collect, group_by_subset, leaderboard_markdown, subsets_without_baseline
 
-    text = leaderboard_markdown(collect(list(paths)), baseline, test, alpha, measure)
+    results = collect(list(paths))
+    if baseline:
+        missing = subsets_without_baseline(group_by_subset(results), baseline)
+        if missing:
+            warn(f"baseline '{baseline}' was not run on {len(missing)} subset(s), shown without significance "
+                 f"marks: {'; '.join(missing)}")
+    text = leaderboard_markdown(results, baseline, test, alpha, measure)
     if out:
         atomic.write_text(Path(out), text)
         err_console.print(f"wrote {escape(str(out))}", highlight=False)
@@ -412,7 +419,8 @@ def reproduce(expected_path, only, out, data_dir) -> None:
 @click.option("--latency-queries", type=int, default=100, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
-@click.option("--out", type=click.Path(file_okay=False), default="reports/scale", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default="runs/scale", show_default=True,
+              help="Where results, the fit and plots go (reports/ is regenerated only by reports/regenerate.sh).")
 @click.option("--report-only", is_flag=True, help="Re-fit and re-plot the results already under --out without measuring.")
 def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, latency_queries, seed, data_dir, out,
           report_only) -> None:

@@ -53,20 +53,14 @@ def find_baseline(group: list[dict], baseline: str) -> dict | None:
     )
 
 
-def check_comparable(groups: dict, baseline: str) -> None:
-    """Refuse to compare a method with a baseline measured on a different subset of the same dataset."""
-    by_dataset: dict[str, list] = defaultdict(list)
-    for (name, fingerprint), group in groups.items():
-        by_dataset[name].append((fingerprint, group))
-    for name, entries in by_dataset.items():
-        with_baseline = [fp for fp, group in entries if find_baseline(group, baseline)]
-        without = [(fp, group) for fp, group in entries if not find_baseline(group, baseline)]
-        if with_baseline and without:
-            fp, group = without[0]
-            raise BenchError(
-                f"cannot compare '{group[0]['method']}' on {name} (subset fingerprint {fp}) with baseline '{baseline}' "
-                f"(fingerprint {with_baseline[0]}): different document/query subsets; rerun them on the same subset"
-            )
+def subsets_without_baseline(groups: dict, baseline: str) -> list[str]:
+    """Subsets rendered without significance marks because the baseline was not measured on them.
+
+    A method is never compared with a baseline measured on a different subset (other documents or queries):
+    such a subset gets its table without marks, and the caller says so in one line.
+    """
+    return [f"{name} (subset {fingerprint})" for (name, fingerprint), group in sorted(groups.items())
+            if not find_baseline(group, baseline)]
 
 
 def significance(group: list[dict], base: dict, test: str, alpha: float) -> dict[tuple[str, str], str]:
@@ -87,8 +81,6 @@ def significance(group: list[dict], base: dict, test: str, alpha: float) -> dict
 def leaderboard_markdown(results: list[dict], baseline: str | None, test: str = "ttest", alpha: float = 0.05,
                          measure: str = "nDCG@10") -> str:
     groups = group_by_subset(results)
-    if baseline:
-        check_comparable(groups, baseline)
     sections = ["# Leaderboard", ""]
     for (name, fingerprint), group in sorted(groups.items()):
         group.sort(key=lambda r: -(r["metrics"].get(measure) or 0))

@@ -2,7 +2,7 @@
 # How every committed file under reports/ was produced (run from the repository root, CPU only).
 # BENCH_DATA_DIR=../shared/datasets BENCH_MODEL_DIR=../shared/models bash reports/regenerate.sh [step...]
 set -euo pipefail
-steps="${*:-leaderboards sweeps rerank reproduce baseline scale train}"
+steps="${*:-leaderboards sweeps rerank reproduce baseline scale ann100k train}"
 M=sentence-transformers/all-MiniLM-L6-v2
 for step in $steps; do case "$step" in
 leaderboards)
@@ -28,9 +28,13 @@ baseline)
   bench check --update-baseline --baseline reports/baseline.json
   ;;
 scale)
-  bench scale --dataset scifact --distractors nfcorpus,cacm,msmarco-dl19 --methods "bm25,biencoder,binary,ivf:nlist=64,nprobe=16" \
-    --sizes 1k,2k,5k,10k,16783 --project 1m,8.8m --budget-ms 1000 --latency-queries 100 --out reports/scale
+  # scifact padded with the WordNet and GCIDE distractor pools to 10k..200k real documents (nested subsets, seed 0)
+  bench scale --dataset scifact --methods "bm25,biencoder,binary:rescore=100,quant:bits=8,ivf:nlist=1024,nprobe=16,ivf:binary=true,nlist=1024,nprobe=16" \
+    --sizes 10k,50k,100k,200k --project 1m,8.8m --budget-ms 100 --latency-queries 100 --out reports/scale
   # re-fit without measuring: add --report-only
+  ;;
+ann100k)
+  bench sweep --config sweeps/ann-100k.toml --latency-queries 100 --out reports/sweeps
   ;;
 train)
   bench train biencoder --base "$M" --dataset scifact --pairs title-text --negatives inbatch --hard-negatives bm25:1 \
