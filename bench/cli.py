@@ -135,7 +135,7 @@ def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, n
     from bench.data import parse_size
     from bench.data.prepare import prepare_dataset
     from bench.leaderboard import markdown, rich_table
-    from bench.measures import DEFAULT_MEASURES, parse_measures
+    from bench.measures import DEFAULT_MEASURES
     from bench.results import group_dir
     from bench import atomic
     from bench.runner import make_progress, run_methods, sanity_warnings

@@ -5,15 +5,11 @@ and every number in a result comes from the code path a user would run.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
-import os
-import re
 import resource
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -25,82 +21,20 @@ from rich.progress import Progress
 from bench import environment
 from bench.data.dataset import Dataset
 from bench import machine_load
-from bench.errors import BenchError
 from bench.latency import measure_latency, summarize
-from bench.measures import DEFAULT_MEASURES, TIE_ORDERS, evaluate, parse_measures
+from bench.measures import evaluate
+from bench.memory import current_rss_mb, peak_rss_mb_since_reset, reset_peak_rss
 from bench.models import local_model_identities
 from bench.paths import cache_dir
 from bench.progress import make_progress  # noqa: F401  (the commands import it from here)
 from bench.results import SCHEMA_VERSION, write_result
+from bench.settings import RunSettings
 from bench.threads import limit_threads
 from bench.ties import tie_report
 from retrievers import CanonicalSpec, Context, Hits, canonical, registry
 from retrievers.spec import MethodSpec, parse_spec
 
 QUALITY_CHUNK = 1000
-
-
-@dataclass
-class RunSettings:
-    """How a run measures. Two depths: ``k`` for the quality run (R@1000 needs 1000) and ``latency_k`` for the
-    timed single-query run (a service answers top-10; Lucene at depth 1001 costs ~6x depth 10). Two thread
-    counts: ``threads`` for batch search and indexing, ``latency_threads`` for the timed queries."""
-
-    k: int = 1000
-    latency_k: int = 10
-    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
-    latency_threads: int = 1
-    device: str = "auto"
-    batch_size: int = 64
-    warmup: int = 5
-    latency_queries: int | None = None
-    measure_latency: bool = True
-    measures: tuple[str, ...] = DEFAULT_MEASURES
-    ties: str = "score"
-    out_dir: Path | None = Path("runs")
-
-    def validate(self) -> "RunSettings":
-        """Refuse impossible settings before any data is read or file written (one line, exit 2)."""
-        positive = {"--k": self.k, "--latency-k": self.latency_k, "--threads": self.threads,
-                    "--latency-threads": self.latency_threads, "--batch-size": self.batch_size}
-        for option, value in positive.items():
-            if not isinstance(value, int) or value < 1:
-                raise BenchError(f"{option} must be a whole number >= 1, not {value}")
-        if self.warmup < 0:
-            raise BenchError(f"--warmup must be >= 0, not {self.warmup}")
-        if self.latency_queries is not None and self.latency_queries < 1:
-            raise BenchError(f"--latency-queries must be >= 1, not {self.latency_queries}")
-        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
-            raise BenchError(f"--device must be auto, cpu or cuda[:N], not '{self.device}'")
-        if self.ties not in TIE_ORDERS:
-            raise BenchError(f"--ties must be one of {', '.join(TIE_ORDERS)}, not '{self.ties}'")
-        parse_measures(self.measures)
-        if self.out_dir is not None:
-            ensure_writable(Path(self.out_dir))
-        return self
-
-    def shaping(self) -> dict:
-        """The settings that change a result's numbers: part of its reuse key."""
-        return {key: getattr(self, key) for key in (
-            "k", "latency_k", "threads", "latency_threads", "device", "batch_size", "warmup", "latency_queries",
-            "measure_latency", "ties")} | {"measures": list(self.measures)}
-
-
-def ensure_writable(folder: Path) -> None:
-    """Fail before the work, not after it: an unwritable output folder is one line, not a lost run.
-
-    Probes the nearest existing ancestor with a temporary file, so a refused run leaves no folder behind.
-    """
-    existing = Path(folder).absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    try:
-        if not existing.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file")
-        with tempfile.NamedTemporaryFile(dir=existing, prefix=".bench-write-test-"):
-            pass
-    except OSError as exc:
-        raise BenchError(f"{folder}: output folder is not writable ({exc.strerror or exc})") from None
 
 
 def drop_self_hits(run: dict[str, Hits], k: int) -> dict[str, Hits]:
@@ -238,38 +172,6 @@ def _build_cost(stats: dict, build_wall: float, index_bytes: int, peak_rss_mb: f
         "reused": bool(stats.pop("reused", False) or embeddings.get("reused", False)),
         "encoded_docs": embeddings.get("encoded_docs"),
     }
-
-
-def reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS mark (Linux >= 4.0) so each point of a sweep records its own peak.
-
-    ``ru_maxrss`` only ever grows over a process, so in a sweep it would report the largest point so far.
-    """
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_mb_since_reset() -> float | None:
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def current_rss_mb() -> float:
-    try:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError):
-        return 0.0
 
 
 def _quality_run(retriever, dataset: Dataset, k: int, progress, label: str) -> tuple[dict[str, Hits], float]:

@@ -68,18 +68,8 @@ def speedup_plot(results: list[dict], path: Path, title: str) -> Path | None:
     series = {method: points for method, points in series.items() if len(points) > 1}
     if not series:
         return None
-    figure, ax = plt.subplots(figsize=(8, 5))
-    for method, points in sorted(series.items()):
-        ax.plot(*zip(*points), marker="o", label=method)
-    ax.axhline(1.0, color="grey", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("corpus size (documents, log)")
-    ax.set_ylabel("speed-up of search p50 over exact flat search (x, log)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    ax.set_title(f"{title}: speed-up vs flat by corpus size (measured)", fontsize=10)
-    return _save(figure, path)
+    return _size_lines(series, path, "speed-up of search p50 over exact flat search (x, log)",
+                       f"{title}: speed-up vs flat by corpus size (measured)", reference=1.0)
 
 
 def memory_plot(results: list[dict], path: Path, title: str) -> Path | None:
@@ -90,14 +80,22 @@ def memory_plot(results: list[dict], path: Path, title: str) -> Path | None:
             series[result["method"]].append((result["dataset"]["n_docs"], index_bytes / 2**20))
     if not series:
         return None
+    return _size_lines(series, path, "index size (MB, log)", f"{title}: index memory vs corpus size (measured)")
+
+
+def _size_lines(series: dict[str, list[tuple[int, float]]], path: Path, ylabel: str, title: str,
+                reference: float | None = None) -> Path:
+    """One line per method against corpus size, both axes logarithmic."""
     figure, ax = plt.subplots(figsize=(8, 5))
     for method, points in sorted(series.items()):
         ax.plot(*zip(*sorted(points)), marker="o", label=method)
+    if reference is not None:
+        ax.axhline(reference, color="grey", linewidth=0.8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("corpus size (documents, log)")
-    ax.set_ylabel("index size (MB, log)")
+    ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
-    ax.set_title(f"{title}: index memory vs corpus size (measured)", fontsize=10)
+    ax.set_title(title, fontsize=10)
     return _save(figure, path)
