@@ -63,13 +63,27 @@ def write_result(out_dir: Path, result: dict, run: dict[str, list[tuple[str, flo
     return path
 
 
+def method_key(result: dict) -> str:
+    """The canonical method key of a stored result; results written before specs were canonical are
+    canonicalised here, so ``bm25>>oracle:depth=100`` from an old file and ``bm25>>oracle`` are one row."""
+    if "method_spec" in result:
+        return result["method"]
+    from retrievers import canonical
+
+    try:
+        return canonical(result["method"]).key
+    except BenchError:
+        return result["method"]
+
+
 def read_result(path: Path) -> dict:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BenchError(f"{path}: not a bench result ({exc})") from None
-    if not isinstance(data, dict) or "metrics" not in data or "dataset" not in data:
+    if not isinstance(data, dict) or "metrics" not in data or "dataset" not in data or "method" not in data:
         raise BenchError(f"{path}: not a bench result (no 'metrics'/'dataset')")
+    data["method"] = method_key(data)
     return data
 
 
