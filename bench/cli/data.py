@@ -1,0 +1,157 @@
+"""`bench datasets`, `methods`, `encode` and `cache`: what exists, what it takes, what is cached."""
+from __future__ import annotations
+
+
+import click
+from rich.markup import escape
+
+from bench.cli.app import cli
+from bench.cli.common import err_console, make_settings, out_console
+from bench.errors import BenchError
+
+
+@cli.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Extra folder to search first.")
+def datasets(data_dir) -> None:
+    """List known datasets: where each was found, or how it would be downloaded.
+
+    \b
+    Example:
+      BENCH_DATA_DIR=../shared/datasets bench datasets
+    """
+    from rich.table import Table
+
+    from bench.data.cards import load_cards
+    from bench.data.resolve import locate, searched_folders
+
+    table = Table(title="datasets (search order: --data-dir, $BENCH_DATA_DIR, ~/.cache/bench)")
+    for column in ("name", "layout", "split", "status", "description"):
+        table.add_column(column, overflow="fold")
+    for card in load_cards():
+        found = locate(card, data_dir)
+        if found:
+            status = f"[green]found[/] {found}"
+        elif card.downloads:
+            status = f"[yellow]download[/] {card.downloads[0].url}"
+        else:
+            status = f"[red]missing[/] (put it in {searched_folders(card, data_dir)[0]})"
+        table.add_row(card.name, card.layout, card.split, status, card.title)
+    out_console().print(table)
+
+
+@cli.command()
+def methods() -> None:
+    """List every retrieval method with its parameters and defaults.
+
+    \b
+    Example:
+      bench methods
+    """
+    from rich.table import Table
+
+    from retrievers import REGISTRY, RERANKERS, reranker_class, retriever_class
+
+    table = Table(title="methods (spec: name:param=value,param=value; rerankers: first_stage>>reranker:param=value)")
+    for column in ("method", "parameters (default; allowed)", "description"):
+        table.add_column(column, overflow="fold")
+    for name, cls in [(n, retriever_class(n)) for n in REGISTRY] + [(f"A>>{n}", reranker_class(n)) for n in RERANKERS]:
+        params = "\n".join(f"{key}={param.default!r} ({param.allowed()}): {param.help}" for key, param in cls.params.items())
+        table.add_row(escape(name), escape(params) or "–", escape(cls.description))
+    out_console().print(table)
+
+
+@cli.command()
+@click.option("--model", required=True, help="Model hub id or folder. Example: --model sentence-transformers/all-MiniLM-L6-v2")
+@click.option("--kind", type=click.Choice(["biencoder", "bert"]), default="biencoder", show_default=True,
+              help="biencoder reads pooling/normalisation from the checkpoint; bert is a plain encoder with mean pooling.")
+@click.option("--params", default="", help="Extra method parameters. Example: --params 'doc_prefix=passage: ,max_length=256'")
+@click.option("--dataset", "-d", default="scifact", show_default=True, help="Dataset name or folder.")
+@click.option("--corpus", default="full", show_default=True, help="Corpus size, as for `bench run`.")
+@click.option("--queries", type=int, default=None, help="Queries sampled for the subset, as for `bench run`.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+@click.option("--distractors", default=None, help="Pad the corpus as `bench run --distractors` does.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--threads", type=int, default=None, help="Torch threads (default: all cores).")
+def encode(model, kind, params, dataset, corpus, queries, seed, data_dir, distractors, device, batch_size, threads) -> None:
+    """Encode a corpus into the embedding cache ahead of a run (resumable; a warm cache encodes nothing).
+
+    \b
+    Examples:
+      bench encode --model sentence-transformers/all-MiniLM-L6-v2 --dataset scifact
+      bench encode --model models/ft-scifact --dataset msmarco-dl19 --device cuda --batch-size 256
+    """
+    from bench.data.prepare import prepare_dataset
+    from bench.paths import cache_dir
+    from bench.runner import make_progress
+    from retrievers import Context, build, validate
+
+    spec = validate(f"{kind}:model={model}" + (f",{params}" if params else ""))
+    settings = make_settings(device=device, batch_size=batch_size, threads=threads, out_dir=None)
+    data = prepare_dataset(dataset, corpus=corpus, queries=queries, seed=seed, data_dir=data_dir, distractors=distractors)
+    context = Context(cache_dir=cache_dir(), threads=settings.threads, device=device, batch_size=batch_size)
+    retriever = build(spec, context)
+    with make_progress(err_console) as progress:
+        context.progress = progress
+        retriever.corpus_vectors(data)
+    stats = context.stats["embeddings"]
+    if stats["reused"]:
+        how = "cache hit, encoded 0"
+    else:
+        rate = f" at {stats['docs_per_second']:.1f} docs/s" if stats.get("docs_per_second") else ""
+        how = f"encoded {stats['encoded_docs']:,}{rate}, copied {stats.get('copied_docs', 0):,} from cached corpora"
+    out_console().print(f"{data.name}: {len(data.corpus):,} docs, {how}; cache key {stats['key']}", highlight=False, markup=False)
+
+
+@cli.group()
+def cache() -> None:
+    """Show or free the bench cache (embeddings, indexes) under $BENCH_CACHE_DIR or ~/.cache/bench."""
+
+
+@cache.command("ls")
+def cache_ls() -> None:
+    """List cached embeddings and indexes with their sizes.
+
+    \b
+    Example:
+      bench cache ls
+    """
+    from rich.table import Table
+
+    from bench.embedding_cache import list_entries
+    from bench.paths import cache_dir
+
+    table = Table(title=f"bench cache: {cache_dir()}")
+    for column in ("kind", "key", "what", "MB"):
+        table.add_column(column, justify="right" if column == "MB" else "left", overflow="fold")
+    for entry in list_entries(cache_dir()):
+        table.add_row(entry["kind"], entry["key"], entry["what"], f"{entry['bytes'] / 2**20:.1f}")
+    out_console().print(table)
+
+
+@cache.command("rm")
+@click.argument("keys", nargs=-1)
+@click.option("--all", "remove_all", is_flag=True, help="Remove every cached embedding and index.")
+def cache_rm(keys, remove_all) -> None:
+    """Remove cache entries by key (as `bench cache ls` shows them), or everything with --all.
+
+    \b
+    Examples:
+      bench cache rm 3f2a9c0d1e...
+      bench cache rm --all
+    """
+    from bench.embedding_cache import list_entries, remove_entry
+    from bench.paths import cache_dir
+
+    entries = list_entries(cache_dir())
+    if not keys and not remove_all:
+        raise BenchError("name cache keys to remove (see `bench cache ls`) or pass --all")
+    chosen = entries if remove_all else [e for e in entries if e["key"] in keys]
+    unknown = set(keys) - {e["key"] for e in entries}
+    if unknown:
+        raise BenchError(f"no cache entry '{sorted(unknown)[0]}' (see `bench cache ls`)")
+    for entry in chosen:
+        remove_entry(entry["path"])
+    freed = sum(e["bytes"] for e in chosen) / 2**20
+    out_console().print(f"removed {len(chosen)} entries, {freed:.1f} MB")

@@ -1,0 +1,97 @@
+"""`bench report` and `bench reproduce`: leaderboards from stored results, expected scores re-run."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.markup import escape
+
+from bench.cli.app import cli
+from bench.cli.common import err_console, make_settings, out_console, warn
+from bench.errors import BenchError
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--baseline", default=None, help="Method (spec or name) the others are tested against. Example: --baseline bm25")
+@click.option("--test", type=click.Choice(["ttest", "randomization"]), default="ttest", show_default=True,
+              help="Paired test on per-query scores; Holm correction across methods.")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level after correction.")
+@click.option("--measure", default="nDCG@10", show_default=True, help="Measure for sorting and the W/L/T column.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the markdown here (else print it).")
+def report(paths, baseline, test, alpha, measure, out) -> None:
+    """Leaderboards from result JSON files or folders: one table per dataset subset, significance vs a baseline.
+
+    \b
+    Examples:
+      bench report runs --baseline bm25 --out runs/LEADERBOARD.md
+      bench report runs/scifact/*/*.json --baseline bm25 --test randomization
+    """
+    from bench import atomic
+    from bench.report import collect, group_by_subset, leaderboard_markdown, subsets_without_baseline
+
+    results = collect(list(paths))
+    if baseline:
+        missing = subsets_without_baseline(group_by_subset(results), baseline)
+        if missing:
+            warn(f"baseline '{baseline}' was not run on {len(missing)} subset(s), shown without significance "
+                 f"marks: {'; '.join(missing)}")
+    text = leaderboard_markdown(results, baseline, test, alpha, measure)
+    if out:
+        atomic.write_text(Path(out), text)
+        err_console.print(f"wrote {escape(str(out))}", highlight=False)
+    else:
+        out_console().print(text, highlight=False, markup=False)
+
+
+@cli.command()
+@click.option("--expected", "expected_path", type=click.Path(dir_okay=False), default=None,
+              help="Expected-scores file (default: reports/expected.toml).")
+@click.option("--only", default=None, help="Run only conditions whose dataset or method contains this text. Example: --only bm25")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the matrix as markdown here.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+def reproduce(expected_path, only, out, data_dir) -> None:
+    """Run every (dataset, method) with a published or recorded score and print measured vs expected.
+
+    \b
+    Examples:
+      bench reproduce
+      bench reproduce --only scifact --out reports/REPRODUCTION.md
+    """
+    from rich.table import Table
+
+    from bench import atomic
+    from bench.data.prepare import prepare_dataset
+    from bench.reproduce import EXPECTED_FILE, load_expected, markdown, matrix_rows
+    from bench.runner import make_progress, run_method
+    from retrievers import validate
+
+    conditions = load_expected(Path(expected_path) if expected_path else EXPECTED_FILE)
+    if only:
+        conditions = [c for c in conditions if only in c.dataset or only in c.method]
+    if not conditions:
+        raise BenchError("no expected condition matches" + (f" '{only}'" if only else ""))
+    for condition in conditions:
+        validate(condition.method)
+    rows = []
+    settings = make_settings(out_dir=None, measure_latency=False)
+    with make_progress(err_console) as progress:
+        for condition in conditions:
+            data = prepare_dataset(condition.dataset, data_dir=data_dir)
+            settings.measures = tuple(dict.fromkeys(("nDCG@10", "R@100", *condition.scores)))
+            result, _ = run_method(data, condition.method, settings, progress)
+            rows += matrix_rows(condition, result["metrics"])
+    table = Table(title="reproduction matrix (expected: reports/expected.toml)")
+    for column in ("dataset", "method", "measure", "expected", "measured", "status"):
+        table.add_column(column, justify="right" if column in ("expected", "measured") else "left", overflow="fold")
+    colors = {"OK": "green", "OKish": "yellow", "FAIL": "red"}
+    for row in rows:
+        measured = "–" if row["measured"] is None else f"{row['measured']:.4f}"
+        table.add_row(escape(row["dataset"]), escape(row["method"]), row["measure"], f"{row['expected']:.4f}", measured,
+                      f"[{colors[row['status']]}]{row['status']}[/]")
+    out_console().print(table)
+    if out:
+        atomic.write_text(Path(out), markdown(rows))
+    if any(row["status"] == "FAIL" for row in rows):
+        sys.exit(1)

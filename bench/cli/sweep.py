@@ -1,0 +1,87 @@
+"""`bench sweep`: every point of parameter grids, a table, CSV and trade-off plots."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.markup import escape
+
+from bench.cli.app import cli
+from bench.cli.common import err_console, make_settings, measuring_options, out_console, warn
+from bench.errors import BenchError
+
+
+@cli.command()
+@click.option("--method", "-m", "grids", multiple=True,
+              help="A grid: name:param=v1,v2;param2=v3,v4 (repeatable). Example: -m 'ivf:nlist=16,64;nprobe=1,4,16'")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="TOML file with dataset options and [[sweep]] method = '...' tables. Example: sweeps/quantization.toml")
+@click.option("--dataset", "-d", default=None, help="Dataset name or folder (default: the config's, else scifact).")
+@click.option("--corpus", default=None, help="Corpus size as for `bench run` (default: full).")
+@click.option("--queries", type=int, default=None, help="Sample this many judged queries.")
+@click.option("--seed", type=int, default=None, help="Subset seed (default 0).")
+@click.option("--distractors", default=None, help="Pad the corpus with these datasets. Example: --distractors nfcorpus,cacm")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+@click.option("--baseline", default=None,
+              help="Method spec run first as the reference for ratios (default: the first stage of a cascade grid, "
+                   "else biencoder; empty string: none).")
+@measuring_options
+@click.option("--out", type=click.Path(file_okay=False), default="runs/sweeps", show_default=True,
+              help="Where results, tables and plots go (reports/ is regenerated only by reports/regenerate.sh).")
+@click.option("--force", is_flag=True, help="Re-measure points that already have a result for this subset.")
+def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_dir, baseline, out, force,
+          **measuring) -> None:
+    """Run every point of parameter grids and write a table, CSV and trade-off plots.
+
+    \b
+    Examples:
+      bench sweep --dataset scifact --method "ivf:nlist=16,64,256;nprobe=1,2,4,8,16,32"
+      bench sweep --dataset scifact --method "binary:rescore=0,10,50,100,500,1000"
+      bench sweep --config sweeps/quantization.toml
+      bench sweep --dataset scifact --distractors nfcorpus,cacm,msmarco-dl19 --method "ivf:nlist=64;nprobe=1,4,16"
+    """
+    from bench.data.prepare import prepare_dataset
+    from bench.runner import make_progress, run_method
+    from bench.results import group_dir, write_result
+    from bench.sweep import existing_result, expand_grid, load_config
+    from bench.sweep_report import write_report
+    from retrievers import canonical, validate
+
+    config = load_config(Path(config_path)) if config_path else {"grids": []}
+    all_grids = list(config["grids"]) + list(grids)
+    if not all_grids:
+        raise BenchError("give at least one --method grid or a --config file")
+    points = [point for grid in all_grids for point in expand_grid(grid)]
+    if baseline is None:
+        baseline = all_grids[0].rpartition(">>")[0] if ">>" in all_grids[0] else "biencoder"
+    if baseline:
+        base = validate(baseline)
+        points = [base] + [p for p in points if canonical(p).key != canonical(base).key]
+    settings = make_settings(out_dir=Path(out), **measuring)
+    data = prepare_dataset(
+        dataset or config.get("dataset", "scifact"), corpus=corpus or config.get("corpus", "full"),
+        queries=queries if queries is not None else config.get("queries"),
+        seed=seed if seed is not None else config.get("seed", 0), data_dir=data_dir,
+        distractors=distractors or config.get("distractors"),
+    )
+    info = data.describe()
+    results = []
+    with make_progress(err_console) as progress:
+        task = progress.add_task(f"sweep {len(points)} points", total=len(points))
+        for point in points:
+            previous = None if force else existing_result(Path(out), data, point, settings)
+            if previous is None:
+                previous, run_hits = run_method(data, point, settings, progress, on_warning=warn)
+                previous["path"] = str(write_result(Path(out), previous, run_hits))
+            results.append(previous)
+            progress.advance(task)
+    folder = group_dir(Path(out), info)
+    # Earlier sweeps on the same subset (same fingerprint, same folder) join the report and its plots.
+    from bench.results import merged_with_folder
+
+    measured = merged_with_folder(folder, results)
+    first_key = canonical(points[0]).key
+    ordered = [measured.pop(first_key)] if first_key in measured else []
+    written = write_report(ordered + list(measured.values()), folder)
+    out_console().print((folder / "sweep.md").read_text(), markup=False, highlight=False)
+    err_console.print("wrote " + escape(", ".join(str(p) for p in written)), highlight=False)
