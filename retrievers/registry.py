@@ -12,11 +12,9 @@ from retrievers.spec import MethodSpec, canonical_params, parse_spec, resolve_pa
 REGISTRY: dict[str, str] = {
     "tfidf": "retrievers.tfidf:TfidfRetriever",
     "bm25": "retrievers.bm25:BM25Retriever",
-    "bert": "retrievers.dense:BertRetriever",
-    "biencoder": "retrievers.dense:BiencoderRetriever",
-    "binary": "retrievers.binary:BinaryRetriever",
-    "quant": "retrievers.quant:QuantRetriever",
-    "ivf": "retrievers.ivf:IvfRetriever",
+    # dense: every encoder kind x every index backend (retrievers/dense/methods.py composes them)
+    **{name: f"retrievers.dense.methods:{name}" for name in (
+        "bert", "biencoder", "binary", "quant", "ivf", "bert-binary", "bert-quant", "bert-ivf")},
 }
 
 

@@ -11,7 +11,7 @@ from bench.errors import BenchError
 from bench.plots import pareto_front
 from bench.sweep import expand_grid
 from retrievers import Context, build
-from retrievers.binary import binarize
+from retrievers.dense.backends import binarize
 
 N, DIM, K = 400, 64, 20
 

@@ -1,43 +1,38 @@
-"""Dense retrieval: one encoder, one embedding cache, exact inner-product search with faiss.
+"""The one dense Retriever: an encoder kind and an index backend over the shared embedding cache.
 
-``DenseRetriever`` owns everything the dense family shares (model resolution, the encoder, cached
-corpus vectors, query encoding, the encode/search latency split). Subclasses only choose defaults
-(``bert``: a plain encoder; ``biencoder``: a sentence-transformers checkpoint) or, later, a different
-faiss index over the same vectors.
+It owns everything the dense family shares (model resolution, the encoder, cached corpus vectors, query
+encoding, the encode/search latency split, the faiss index cache); the backend only builds and searches
+arrays. ``compose`` makes the registered classes (``biencoder``, ``binary``, ``bert-ivf``, ...).
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
 from bench.data.dataset import Dataset
 from bench.embedding_cache import corpus_embeddings
-from bench.encoder import POOLINGS, Encoder, EncoderConfig, timed
-from bench.models import resolve_model, sentence_transformers_config
+from bench.encoder import Encoder, EncoderConfig, timed
 from retrievers.base import Hits, Param, Retriever
+from retrievers.dense.backends import IndexBackend
+from retrievers.dense.encoders import EncoderKind
 
 QUERY_BATCH = 1024
 
-_SHARED_PARAMS = {
-    "query_prefix": Param(str, "", "text put before every query (E5 style: 'query: ')"),
-    "doc_prefix": Param(str, "", "text put before every document (E5 style: 'passage: ')"),
-    "similarity": Param(str, "cos", "cos (L2-normalise both sides) or dot (raw inner product)", ("cos", "dot")),
-}
-
 
 class DenseRetriever(Retriever):
-    """Exact search (faiss ``IndexFlatIP``) over cached corpus embeddings."""
+    """Encoder kind x index backend. Subclasses are made by ``compose``; they set these two class attributes."""
 
     name = "dense"
-    default_model = ""
+    kind: ClassVar[EncoderKind]
+    backend_class: ClassVar[type[IndexBackend]] = IndexBackend
+
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> str | None:
+        return cls.backend_class.check_config(config)
 
     def encoder_config(self) -> EncoderConfig:
-        return EncoderConfig(
-            model=self.config["model"], pooling=self.config["pooling"], normalize=self.config["normalize"],
-            max_length=self.config["max_length"], query_prefix=self.config["query_prefix"],
-            doc_prefix=self.config["doc_prefix"],
-        )
+        return self.kind.config(self.config)
 
     def load_encoder(self) -> Encoder:
         if getattr(self, "encoder", None) is None:
@@ -72,16 +67,17 @@ class DenseRetriever(Retriever):
         self.record("encode", ms)
         return self._prepare(vectors)
 
-    # -- index structure: exact inner product; subclasses (binary, IVF) replace these two methods --
     def build_index(self, vectors: np.ndarray) -> None:
-        import faiss
-
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(vectors)
-        self.faiss_index = to_device(index, self.encoder.device)
+        device = self.encoder.device
+        self.backend = self.backend_class(self.config, lambda index: to_device(index, device))
+        self.backend.build(vectors, self.cached_index)
+        if self.backend.params_used:
+            self.context.stats.setdefault("params_used", {}).update(self.backend.params_used)
+        for message in self.backend.warnings:
+            self.context.warn(message)
 
     def search_vectors(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.faiss_index.search(vectors, min(k, self.n_docs))
+        return self.backend.search(vectors, k)
 
     def index(self, dataset: Dataset) -> None:
         self.doc_ids = list(dataset.corpus)
@@ -105,9 +101,9 @@ class DenseRetriever(Retriever):
         return results
 
     def index_bytes(self) -> int:
-        return self.n_docs * self.dim * 4
+        return self.backend.nbytes(getattr(self, "index_file_bytes", 0))
 
-    def cached_index(self, kind: str, settings: dict, build, *, binary: bool = False):
+    def cached_index(self, kind: str, settings: dict, build, binary: bool = False):
         """Load a faiss index keyed by the embeddings it was built from + ``settings``, or build and store it.
 
         Training (k-means, quantiser ranges) is the expensive part of IVF and SQ, and a sweep builds the
@@ -144,29 +140,6 @@ class DenseRetriever(Retriever):
         self.index_file_bytes = path.stat().st_size
         return index
 
-    def rescore(self, query_vectors: np.ndarray, candidates: np.ndarray, depth: int, k: int, fallback_scores: np.ndarray):
-        """Re-rank each query's first ``depth`` candidates by float inner product; keep the rest in their order.
-
-        Returns (scores, positions) shaped like faiss output. Candidates beyond ``depth`` get scores below
-        every rescored one, so the merged list stays sorted and R@1000 stays comparable with the first stage.
-        """
-        n_queries, width = candidates.shape
-        out_scores = np.empty((n_queries, min(k, width)), dtype=np.float32)
-        out_positions = np.empty_like(out_scores, dtype=np.int64)
-        for row in range(n_queries):
-            head = candidates[row, :depth]
-            head = head[head >= 0]
-            exact = self.float_vectors[head] @ query_vectors[row]
-            order = np.lexsort((np.arange(head.size), -exact))
-            positions = np.concatenate([head[order], candidates[row, depth:]])[: out_scores.shape[1]]
-            tail = fallback_scores[row, depth:]
-            floor = (exact.min() if exact.size else 0.0) - 1.0
-            tail_scores = floor - (np.arange(tail.size, dtype=np.float32) + 1) / (tail.size + 1)
-            scores = np.concatenate([exact[order], tail_scores])[: out_scores.shape[1]]
-            out_scores[row, : scores.size], out_positions[row, : positions.size] = scores, positions
-            out_positions[row, positions.size :] = -1
-        return out_scores, out_positions
-
     def synchronize(self) -> None:
         encoder = getattr(self, "encoder", None)
         if encoder is not None:
@@ -189,35 +162,9 @@ def to_device(index, device: str):
     return index
 
 
-class BertRetriever(DenseRetriever):
-    name = "bert"
-    description = "plain Hugging Face encoder (AutoModel), pooled, no retrieval training: the 'base BERT' row"
-    params = {
-        "model": Param(str, "bert-base-uncased", "hub id or local folder of any AutoModel encoder"),
-        "pooling": Param(str, "mean", "mean, cls or max over the last hidden states", POOLINGS),
-        "normalize": Param(bool, False, "L2-normalise embeddings before caching"),
-        "max_length": Param(int, 512, "truncate texts to this many tokens", min=1),
-        **_SHARED_PARAMS,
-    }
-
-
-class BiencoderRetriever(DenseRetriever):
-    name = "biencoder"
-    description = "sentence-transformers style bi-encoder (pooling and normalisation read from the checkpoint)"
-    params = {
-        "model": Param(str, "sentence-transformers/all-MiniLM-L6-v2", "hub id or local folder (e.g. from bench train)"),
-        "pooling": Param(str, "auto", "auto (the checkpoint's), mean, cls or max", ("auto", *POOLINGS)),
-        "normalize": Param(str, "auto", "auto (the checkpoint's Normalize module), true or false", ("auto", "true", "false")),
-        "max_length": Param(int, 0, "truncate to this many tokens (0: the checkpoint's max_seq_length, else 512)", min=0),
-        **_SHARED_PARAMS,
-    }
-
-    def encoder_config(self) -> EncoderConfig:
-        declared = sentence_transformers_config(resolve_model(self.config["model"]))
-        pooling = declared.get("pooling", "mean") if self.config["pooling"] == "auto" else self.config["pooling"]
-        normalize = declared.get("normalize", False) if self.config["normalize"] == "auto" else self.config["normalize"] == "true"
-        max_length = self.config["max_length"] or declared.get("max_length") or 512
-        return EncoderConfig(
-            model=self.config["model"], pooling=pooling, normalize=normalize, max_length=max_length,
-            query_prefix=self.config["query_prefix"], doc_prefix=self.config["doc_prefix"],
-        )
+def compose(name: str, kind: EncoderKind, backend: type[IndexBackend]) -> type[DenseRetriever]:
+    """The registered class for one (encoder kind, backend) pair: its parameters are the union of both."""
+    description = kind.description if backend is IndexBackend else f"{backend.description}; encoder: {kind.name}"
+    params: dict[str, Param] = {**kind.params, **backend.params}
+    return type(name, (DenseRetriever,), {"name": name, "description": description, "params": params,
+                                           "kind": kind, "backend_class": backend, "__module__": __name__})

@@ -1,0 +1,83 @@
+"""Extending bench is one class and one registry line: a toy method and a toy index backend, added here,
+run through the real runner like the built-in ones; and every encoder works with every index backend."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.data import load_dataset
+from bench.runner import RunSettings, run_method
+from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
+from retrievers import Param, Retriever, registry
+from retrievers.dense import methods
+from retrievers.dense.backends import IndexBackend
+from retrievers.dense.encoders import BERT
+from retrievers.dense.retriever import compose
+
+
+class WordOverlap(Retriever):
+    """Toy method: score = number of query words in the document."""
+
+    name = "overlap"
+    params = {"lowercase": Param(bool, True, "compare words case-insensitively")}
+
+    def index(self, dataset):
+        fold = str.lower if self.config["lowercase"] else str
+        self.docs = {doc_id: set(fold(doc.flat()).split()) for doc_id, doc in dataset.corpus.items()}
+
+    def search(self, queries, k):
+        fold = str.lower if self.config["lowercase"] else str
+        out = {}
+        for query_id, text in queries.items():
+            words = set(fold(text).split())
+            scored = sorted(((len(words & doc), doc_id) for doc_id, doc in self.docs.items()), key=lambda s: (-s[0], s[1]))
+            out[query_id] = [(doc_id, float(score)) for score, doc_id in scored[:k]]
+        return out
+
+
+class NumpyBackend(IndexBackend):
+    """Toy backend: exact search written by hand (numpy), to show a backend is arrays in, arrays out."""
+
+    name = "numpy"
+    params = {"unused": Param(int, 0, "a backend parameter, validated like any other", min=0)}
+
+    def build(self, vectors, cached):
+        self.vectors = np.asarray(vectors)
+        self.n_docs, self.dim = self.vectors.shape
+
+    def search(self, queries, k):
+        scores = queries @ self.vectors.T
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(scores, order, axis=1), order
+
+
+@pytest.fixture
+def toy(tmp_path):
+    return load_dataset(str(write_beir(tmp_path / "toy", TOY_DOCS, TOY_QUERIES, TOY_QRELS)))
+
+
+def test_a_new_method_is_one_class_and_one_registry_line(toy, monkeypatch):
+    monkeypatch.setitem(registry.REGISTRY, "overlap", f"{__name__}:WordOverlap")  # the one registry line
+    result, run = run_method(toy, "overlap", RunSettings(out_dir=None, warmup=0))
+    assert result["metrics"]["R@10"] > 0 and run["q1"][0][0] == "d1"
+    bad = pytest.raises(Exception, registry.validate, "overlap:lowercase=maybe")
+    assert "not a valid bool" in str(bad.value)
+
+
+def test_a_new_index_backend_is_one_class_and_one_registry_line(toy, tiny_model, monkeypatch):
+    monkeypatch.setitem(methods.METHODS, "bert-numpy", compose("bert-numpy", BERT, NumpyBackend))
+    monkeypatch.setitem(registry.REGISTRY, "bert-numpy", "retrievers.dense.methods:bert-numpy")
+    settings = RunSettings(out_dir=None, warmup=0, measure_latency=False)
+    toy_backend, run = run_method(toy, f"bert-numpy:model={tiny_model},max_length=32", settings)
+    flat, flat_run = run_method(toy, f"bert:model={tiny_model},max_length=32", settings)
+    assert [d for d, _ in run["q1"]] == [d for d, _ in flat_run["q1"]]
+    assert toy_backend["metrics"] == flat["metrics"]
+
+
+@pytest.mark.parametrize("backend", ["bert-binary:rescore=3", "bert-quant:bits=8", "bert-ivf:nlist=2,nprobe=2"])
+def test_every_encoder_works_with_every_index_backend(toy, tiny_model, backend):
+    name, _, params = backend.partition(":")
+    result, run = run_method(toy, f"{name}:model={tiny_model},max_length=32,{params}",
+                             RunSettings(out_dir=None, warmup=0, measure_latency=False))
+    assert set(run) == set(toy.queries) and result["method_name"] == name
+    assert result["params"]["model"] == str(tiny_model) and result["params"]["pooling"] == "mean"
