@@ -9,10 +9,10 @@ import hashlib
 import json
 import resource
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 from rich.markup import escape
@@ -31,7 +31,7 @@ from bench.results import SCHEMA_VERSION, write_result
 from bench.settings import RunSettings
 from bench.threads import limit_threads
 from bench.ties import tie_report
-from retrievers import CanonicalSpec, Context, Hits, canonical, registry
+from retrievers import CanonicalSpec, Context, Hits, Retriever, canonical, registry
 from retrievers.spec import MethodSpec, parse_spec
 
 QUALITY_CHUNK = 1000
@@ -58,13 +58,22 @@ def reuse_key(dataset: Dataset, spec: CanonicalSpec, settings: RunSettings) -> s
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def run_method(
-    dataset: Dataset, spec: MethodSpec | str, settings: RunSettings, progress: Progress | None = None,
-    on_warning: Callable[[str], None] | None = None,
-) -> tuple[dict, dict[str, Hits]]:
-    spec = parse_spec(spec) if isinstance(spec, str) else spec
-    canon = canonical(spec)
-    label = canon.key
+@dataclass
+class Built:
+    """A retriever with its index built, and what building cost: shared by every point of a build group."""
+
+    retriever: Retriever
+    context: Context
+    wall: float
+    peak_rss_mb: float
+    rss_delta_mb: float
+    index_bytes: int
+    stats: dict
+
+
+def build_retriever(dataset: Dataset, spec: MethodSpec | str, settings: RunSettings, progress: Progress | None = None,
+                    on_warning: Callable[[str], None] | None = None) -> Built:
+    """Build ``spec``'s retriever and index ``dataset`` (timed; peak memory of this build alone)."""
     context = Context(
         cache_dir=cache_dir(), threads=settings.threads, device=settings.device,
         batch_size=settings.batch_size, progress=progress, on_warning=on_warning,
@@ -77,39 +86,78 @@ def run_method(
         with limit_threads(settings.threads):
             retriever.index(dataset)
             retriever.synchronize()
-        build_wall = time.perf_counter() - started
+        wall = time.perf_counter() - started
         peak_rss_mb = peak_rss_mb_since_reset() if peak_was_reset else None
         if peak_rss_mb is None:  # no /proc: the process-lifetime peak (an upper bound in a sweep)
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        rss_delta_mb = current_rss_mb() - rss_before
-        index_bytes = retriever.index_bytes()
-
-        with limit_threads(settings.threads):
-            run, batch_seconds = _quality_run(retriever, dataset, settings.k, progress, label)
-        aggregate, per_query = evaluate(run, dataset.qrels, settings.measures, settings.ties)
-        ties = tie_report(run, dataset.qrels)
-        auxiliary = {
-            name: evaluate(drop_self_hits(aux_run, settings.k), dataset.qrels, settings.measures, settings.ties)[0]
-            for name, aux_run in retriever.auxiliary_runs().items()
-        }
-
-        latency_ms, breakdown_ms, load = {}, {}, None
-        if settings.measure_latency:
-            retriever.set_timing_mode(True)  # e.g. a cross-encoder must not answer timed queries from its cache
-            with limit_threads(settings.latency_threads):
-                before = machine_load.snapshot()
-                timings = _latency_run(retriever, dataset, settings, progress, label)
-                load = machine_load.between(before, machine_load.snapshot())
-            latency_ms = summarize(timings)
-            breakdown_ms = {part: summarize(np.asarray(values)) for part, values in retriever.breakdown.items()}
-            if load.busy:
-                context.warn(f"{label}: the machine was busy while latency was timed ({load.describe()}); "
-                             "its latency figures are marked as such")
-        stats = dict(context.stats)
-    finally:
+        return Built(retriever, context, wall, peak_rss_mb, current_rss_mb() - rss_before, retriever.index_bytes(),
+                     dict(context.stats))
+    except BaseException:
         retriever.close()
+        raise
 
-    params_used = stats.pop("params_used", {})
+
+def run_method(
+    dataset: Dataset, spec: MethodSpec | str, settings: RunSettings, progress: Progress | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> tuple[dict, dict[str, Hits]]:
+    built = build_retriever(dataset, spec, settings, progress, on_warning)
+    try:
+        return measure(built, dataset, spec, settings, progress)
+    finally:
+        built.retriever.close()
+
+
+def run_group(
+    dataset: Dataset, specs: list[MethodSpec | str], settings: RunSettings, progress: Progress | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> Iterator[tuple[dict, dict[str, Hits]]]:
+    """Points that share a build key (``registry.split_params``): one index build, one model load; each point's
+    query-time parameters are applied before it is measured. Each result records the shared build's cost."""
+    keys = {registry.split_params(spec)[0] for spec in specs}
+    if len(keys) != 1:
+        raise ValueError(f"run_group needs points of one build, got {len(keys)}")
+    built = build_retriever(dataset, specs[0], settings, progress, on_warning)
+    try:
+        for spec in specs:
+            built.retriever.set_query_params(registry.split_params(spec)[1])
+            yield measure(built, dataset, spec, settings, progress)
+    finally:
+        built.retriever.close()
+
+
+def measure(built: Built, dataset: Dataset, spec: MethodSpec | str, settings: RunSettings,
+            progress: Progress | None = None) -> tuple[dict, dict[str, Hits]]:
+    """Quality run, evaluation, tie report and the timed single-query run of one built retriever."""
+    spec = parse_spec(spec) if isinstance(spec, str) else spec
+    canon = canonical(spec)
+    label = canon.key
+    retriever, context = built.retriever, built.context
+    retriever.set_timing_mode(False)  # a previous point of the group may have left it on
+    with limit_threads(settings.threads):
+        run, batch_seconds = _quality_run(retriever, dataset, settings.k, progress, label)
+    aggregate, per_query = evaluate(run, dataset.qrels, settings.measures, settings.ties)
+    ties = tie_report(run, dataset.qrels)
+    auxiliary = {
+        name: evaluate(drop_self_hits(aux_run, settings.k), dataset.qrels, settings.measures, settings.ties)[0]
+        for name, aux_run in retriever.auxiliary_runs().items()
+    }
+
+    latency_ms, breakdown_ms, load = {}, {}, None
+    if settings.measure_latency:
+        retriever.set_timing_mode(True)  # e.g. a cross-encoder must not answer timed queries from its cache
+        with limit_threads(settings.latency_threads):
+            before = machine_load.snapshot()
+            timings = _latency_run(retriever, dataset, settings, progress, label)
+            load = machine_load.between(before, machine_load.snapshot())
+        latency_ms = summarize(timings)
+        breakdown_ms = {part: summarize(np.asarray(values)) for part, values in retriever.breakdown.items()}
+        if load.busy:
+            context.warn(f"{label}: the machine was busy while latency was timed ({load.describe()}); "
+                         "its latency figures are marked as such")
+    stats = built.stats | {key: value for key, value in context.stats.items() if key not in built.stats}
+    stats.pop("params_used", None)
+    params_used = dict(context.stats.get("params_used", {}))  # as of this point's query parameters
     result = {
         "schema": SCHEMA_VERSION,
         "method": canon.key,
@@ -133,7 +181,8 @@ def run_method(
         "qps": len(dataset.queries) / batch_seconds if batch_seconds > 0 else None,
         "qps_threads": settings.threads,
         "batch_seconds": batch_seconds,
-        "build": _build_cost(stats, build_wall, index_bytes, peak_rss_mb, rss_delta_mb, len(dataset.corpus)),
+        "build": _build_cost(stats, built.wall, built.index_bytes, built.peak_rss_mb, built.rss_delta_mb,
+                             len(dataset.corpus)),
         "stats": stats,
         "warnings": list(dataset.warnings) + list(context.warnings),
         "hardware": environment.hardware(),

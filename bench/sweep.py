@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Callable
 
 from bench.data.dataset import Dataset
 from bench.errors import BenchError, read_toml
-from bench.results import group_dir, read_result, result_stem
-from bench.runner import RunSettings, reuse_key
+from bench.results import group_dir, read_result, result_stem, write_result
+from bench.runner import RunSettings, reuse_key, run_group
 from retrievers import canonical, validate
+from retrievers.registry import split_params
 from retrievers.spec import MethodSpec
 
 
@@ -76,3 +78,31 @@ def bits_of(result: dict) -> int | None:
     if name == "quant":
         return int(result["params"]["bits"])
     return BITS.get(name)
+
+
+def run_sweep(dataset: Dataset, points: list[MethodSpec], settings: RunSettings, out_dir: Path, *, force: bool = False,
+              progress=None, on_warning: Callable[[str], None] | None = None) -> list[dict]:
+    """Every point's result, in the order given: stored ones reused (same reuse key), the rest measured.
+
+    Points to measure are grouped by build key (ann-benchmarks' args vs query_args): each group builds its
+    index and loads its model once, then applies each point's ``nprobe``/``rescore``/``depth``/``k1``/``b``.
+    """
+    results: list[dict | None] = [None if force else existing_result(out_dir, dataset, point, settings)
+                                  for point in points]
+    groups: dict[str, list[int]] = {}
+    for position, point in enumerate(points):
+        if results[position] is None:
+            groups.setdefault(split_params(point)[0], []).append(position)
+    task = progress.add_task(f"sweep {len(points)} points ({len(groups)} builds)", total=len(points)) if progress else None
+    if progress:
+        progress.advance(task, sum(result is not None for result in results))
+    for members in groups.values():
+        measured = run_group(dataset, [points[i] for i in members], settings, progress, on_warning)
+        for position, (result, run) in zip(members, measured):
+            result["path"] = str(write_result(out_dir, result, run))
+            results[position] = result
+            if progress:
+                progress.advance(task)
+    if progress:
+        progress.remove_task(task)
+    return [result for result in results if result is not None]

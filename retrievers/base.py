@@ -71,6 +71,9 @@ class Retriever(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     params: ClassVar[Mapping[str, Param]] = {}
+    # Parameters that change searching but not the index (ann-benchmarks' query_args): a sweep over them builds
+    # the index once and calls ``set_query_params`` between points.
+    query_params: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any]) -> str | None:
@@ -93,6 +96,10 @@ class Retriever(ABC):
     @abstractmethod
     def search(self, queries: Mapping[str, str], k: int) -> dict[str, Hits]:
         """Top-``k`` ``(doc_id, score)`` per query id, best first."""
+
+    def set_query_params(self, values: Mapping[str, Any]) -> None:
+        """Apply new values of ``query_params`` to a built index."""
+        self.config.update(values)
 
     def auxiliary_runs(self) -> dict[str, dict[str, Hits]]:
         """Extra rankings evaluated beside the main one (a cascade's first stage alone, a shuffled head)."""

@@ -70,6 +70,12 @@ class BM25Retriever(Retriever):
         shutil.rmtree(index_dir, ignore_errors=True)
         return None
 
+    query_params = frozenset({"k1", "b"})  # set on the searcher: one Lucene index serves every k1/b
+
+    def set_query_params(self, values) -> None:
+        self.config.update(values)
+        self.searcher.set_bm25(self.config["k1"], self.config["b"])
+
     def _build(self, dataset: Dataset, directory) -> None:
         indexer = import_pyserini_index().LuceneIndexer(str(directory), threads=max(1, self.context.threads))
         items = list(dataset.corpus.items())

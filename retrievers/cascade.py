@@ -54,6 +54,10 @@ class CascadeRetriever(Retriever):
         self.first.index(dataset)
         self.reranker.prepare(dataset)
 
+    def set_query_params(self, values) -> None:
+        self.config.update(values)
+        self.reranker.config.update(values)
+
     def set_timing_mode(self, on: bool) -> None:
         self.reranker.timing_mode = on
         self.first.set_timing_mode(on)

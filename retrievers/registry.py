@@ -100,3 +100,18 @@ def build(spec: MethodSpec | str, context: Context) -> Retriever:
         return CascadeRetriever(context, build(first, context), cls(context, **_checked(reranker, cls, spec.params)))
     cls = retriever_class(spec.name)
     return cls(context, **_checked(spec.name, cls, spec.params))
+
+
+def split_params(spec: MethodSpec | str) -> tuple[str, dict]:
+    """(build key, query-time values) of a valid spec. Points with one build key share one built index; their
+    query-time values (``nprobe``, ``rescore``, ``depth``, BM25 ``k1``/``b``) are applied between runs."""
+    spec = validate(spec)
+    if ">>" in spec.name:
+        first_text, _, name = spec.name.rpartition(">>")
+        cls, prefix = reranker_class(name), canonical(first_text).full + ">>"
+    else:
+        cls, name, prefix = retriever_class(spec.name), spec.name, ""
+    values = {key: param.default for key, param in cls.params.items()} | _checked(name, cls, spec.params)
+    build = {key: value for key, value in values.items() if key not in cls.query_params}
+    full, _ = canonical_params(build, {key: cls.params[key] for key in build})
+    return prefix + str(MethodSpec(name, full)), {key: values[key] for key in cls.query_params if key in values}

@@ -16,6 +16,7 @@ class Reranker(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     params: ClassVar[Mapping[str, Param]] = {"depth": DEPTH}
+    query_params: ClassVar[frozenset[str]] = frozenset({"depth"})  # a depth sweep loads the model once
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any]) -> str | None:

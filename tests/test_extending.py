@@ -2,6 +2,8 @@
 run through the real runner like the built-in ones; and every encoder works with every index backend."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -81,3 +83,26 @@ def test_every_encoder_works_with_every_index_backend(toy, tiny_model, backend):
                              RunSettings(out_dir=None, warmup=0, measure_latency=False))
     assert set(run) == set(toy.queries) and result["method_name"] == name
     assert result["params"]["model"] == str(tiny_model) and result["params"]["pooling"] == "mean"
+
+
+def test_a_sweep_builds_once_per_build_group_and_applies_query_parameters(toy, tiny_model, tmp_path, monkeypatch):
+    from bench.sweep import expand_grid, run_sweep
+
+    builds = []
+    real_build = registry.build
+    monkeypatch.setattr(registry, "build", lambda spec, context: builds.append(str(spec)) or real_build(spec, context))
+    encoder = f"model={tiny_model};max_length=32"
+    points = [*expand_grid(f"ivf:{encoder};nlist=2;nprobe=1,2"), *expand_grid(f"bert:{encoder}"),
+              *expand_grid("bm25:k1=0.9,1.2;b=0.4,0.75"), *expand_grid("tfidf>>constant:depth=2,4")]
+    settings = RunSettings(out_dir=tmp_path, warmup=0, latency_queries=2)
+    results = run_sweep(toy, points, settings, tmp_path)
+    # ivf, bert, bm25 and the cascade: one build each (the cascade builds its first stage through the registry too)
+    assert len(builds) == 5 and len(results) == 9
+    ivf_1, ivf_2, flat = results[0], results[1], results[2]
+    assert (ivf_1["params"]["nprobe"], ivf_2["params"]["nprobe"]) == (1, 2)
+    assert ivf_2["per_query"] == flat["per_query"]  # every cluster probed: exact
+    bm25_runs = {Path(r["path"]).with_suffix(".trec").read_text() for r in results[3:7]}
+    assert len(bm25_runs) == 4  # each k1/b reached the searcher: four different sets of scores
+    assert [r["params"]["depth"] for r in results[7:]] == [2, 4]
+    again = run_sweep(toy, points, settings, tmp_path)  # everything stored: nothing rebuilt
+    assert len(builds) == 5 and [r["timestamp"] for r in again] == [r["timestamp"] for r in results]

@@ -41,9 +41,9 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
       bench sweep --dataset scifact --distractors nfcorpus,cacm,msmarco-dl19 --method "ivf:nlist=64;nprobe=1,4,16"
     """
     from bench.data.prepare import prepare_dataset
-    from bench.runner import make_progress, run_method
-    from bench.results import group_dir, write_result
-    from bench.sweep import existing_result, expand_grid, load_config
+    from bench.runner import make_progress
+    from bench.results import group_dir
+    from bench.sweep import expand_grid, load_config, run_sweep
     from bench.sweep_report import write_report
     from retrievers import canonical, validate
 
@@ -65,16 +65,8 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
         distractors=distractors or config.get("distractors"),
     )
     info = data.describe()
-    results = []
     with make_progress(err_console) as progress:
-        task = progress.add_task(f"sweep {len(points)} points", total=len(points))
-        for point in points:
-            previous = None if force else existing_result(Path(out), data, point, settings)
-            if previous is None:
-                previous, run_hits = run_method(data, point, settings, progress, on_warning=warn)
-                previous["path"] = str(write_result(Path(out), previous, run_hits))
-            results.append(previous)
-            progress.advance(task)
+        results = run_sweep(data, points, settings, Path(out), force=force, progress=progress, on_warning=warn)
     folder = group_dir(Path(out), info)
     # Earlier sweeps on the same subset (same fingerprint, same folder) join the report and its plots.
     from bench.results import merged_with_folder

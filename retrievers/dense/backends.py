@@ -81,6 +81,9 @@ class IndexBackend:
     def nbytes(self, file_bytes: int) -> int:
         return self.n_docs * self.dim * 4
 
+    def apply_query_params(self) -> None:
+        """``config`` changed in ``QUERY_PARAMS`` only: bring the built index in line (most backends read config)."""
+
 
 class BinaryBackend(IndexBackend):
     name = "binary"
@@ -208,11 +211,18 @@ class IvfBackend(IndexBackend):
                 index.add(vectors)
             return index
 
-        index = cached("ivf", settings, build, binary)
-        index.nprobe = min(self.config["nprobe"], nlist)
-        if index.nprobe != self.config["nprobe"]:
-            self.params_used["nprobe"] = index.nprobe
-        self.index = index if binary else self.to_device(index)
+        self.nlist = nlist
+        self.cpu_index = cached("ivf", settings, build, binary)
+        self.apply_query_params()
+        self.index = self.cpu_index if binary else self.to_device(self.cpu_index)
+
+    def apply_query_params(self) -> None:
+        self.cpu_index.nprobe = min(self.config["nprobe"], self.nlist)
+        self.params_used.pop("nprobe", None)
+        if self.cpu_index.nprobe != self.config["nprobe"]:
+            self.params_used["nprobe"] = self.cpu_index.nprobe
+        if getattr(self, "index", None) is not None and self.index is not self.cpu_index:
+            self.index.nprobe = self.cpu_index.nprobe  # the GPU copy (faiss-gpu) keeps its own setting
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if not self.config["binary"]:

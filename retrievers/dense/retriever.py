@@ -71,10 +71,14 @@ class DenseRetriever(Retriever):
         device = self.encoder.device
         self.backend = self.backend_class(self.config, lambda index: to_device(index, device))
         self.backend.build(vectors, self.cached_index)
-        if self.backend.params_used:
-            self.context.stats.setdefault("params_used", {}).update(self.backend.params_used)
+        self.context.stats["params_used"] = dict(self.backend.params_used)
         for message in self.backend.warnings:
             self.context.warn(message)
+
+    def set_query_params(self, values) -> None:
+        self.config.update(values)  # the backend reads the same dict
+        self.backend.apply_query_params()
+        self.context.stats["params_used"] = dict(self.backend.params_used)
 
     def search_vectors(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.backend.search(vectors, k)
@@ -167,4 +171,5 @@ def compose(name: str, kind: EncoderKind, backend: type[IndexBackend]) -> type[D
     description = kind.description if backend is IndexBackend else f"{backend.description}; encoder: {kind.name}"
     params: dict[str, Param] = {**kind.params, **backend.params}
     return type(name, (DenseRetriever,), {"name": name, "description": description, "params": params,
-                                           "kind": kind, "backend_class": backend, "__module__": __name__})
+                                           "query_params": backend.QUERY_PARAMS, "kind": kind,
+                                           "backend_class": backend, "__module__": __name__})
