@@ -1,4 +1,10 @@
-"""bench: benchmark text retrieval methods side by side on real corpora."""
+"""bench: benchmark text retrieval methods side by side on real corpora.
+
+``bench.run(...)`` and ``bench.load_results(...)`` are the Python API (``bench.api``); the ``bench`` command
+(``bench.cli``) is the same harness behind click options. Subpackages: ``data`` (datasets, subsets, padding),
+``cli`` (commands), ``training`` (fine-tuning); the harness modules (settings, runner, measures, results,
+reports) live at the top level.
+"""
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -7,11 +13,18 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
 
+def run(*args, **kwargs):
+    """Run methods on a dataset subset and return a ``ResultSet`` (see ``bench.api.run``)."""
+    from bench.api import run as _run
+
+    return _run(*args, **kwargs)
+
+
 def load_results(*paths):
-    """Load result JSON files or folders of them into a pandas DataFrame (one row per result)."""
-    from bench.results import load_results as _load
+    """Stored result files or folders as a ``ResultSet``; ``.to_pandas()`` gives one row per result."""
+    from bench.api import load_results as _load
 
-    return _load(paths)
+    return _load(*paths)
 
 
-__all__ = ["__version__", "load_results"]
+__all__ = ["__version__", "load_results", "run"]

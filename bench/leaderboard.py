@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bench.environment import hardware_line
+from bench.measures import DEFAULT_MEASURES
 
 # (header, getter, higher_is_better, format)
 COLUMNS = [
@@ -27,6 +28,21 @@ COLUMNS = [
 
 
 BUSY_MARK, TIES_MARK, DEPTH_MARK = "†", "‡", "§"
+SHOWN_MEASURES = {name for name, *_ in COLUMNS}
+
+
+def columns(results: list[dict]) -> list[tuple]:
+    """The fixed columns plus one per measure a user asked for (``--measures P@30,AP``) that no column shows.
+
+    The defaults R@1000 and AP stay in the JSON, not the table, unless asked for by name."""
+    asked = dict.fromkeys(
+        m for r in results for m in (r.get("config") or {}).get("measures", ())
+        if m not in SHOWN_MEASURES and tuple((r.get("config") or {}).get("measures", ())) != DEFAULT_MEASURES
+    )
+    extra = [(m, (lambda r, m=m: r["metrics"].get(m)), True, "{:.4f}") for m in asked]
+    position = next(i for i, (name, *_) in enumerate(COLUMNS) if name == "p50 ms")
+    return COLUMNS[:position] + extra + COLUMNS[position:]
+
 TIES_FOOTNOTE_RANGE = 0.001
 # Which breakdown parts make up a method's latency, in the order they run.
 STAGES = (("first_stage", "rerank"), ("encode", "search"))
@@ -63,7 +79,7 @@ def headers(results: list[dict]) -> list[str]:
     latency_threads = (first.get("latency") or {}).get("threads")
     batch_threads = first.get("qps_threads", first.get("config", {}).get("threads"))
     names = []
-    for name, *_ in COLUMNS:
+    for name, *_ in columns(results):
         if name == "p50 ms" and latency_threads:
             name = f"p50 ms ({latency_threads} thr)"
         elif name == "QPS" and batch_threads:
@@ -101,16 +117,17 @@ def tie_range(result: dict) -> float:
 def _cells(results: list[dict]) -> list[list[tuple[str, bool]]]:
     """Formatted cell text and whether it is the column's best value; † marks latency timed on a busy machine."""
     table = []
-    values = [[get(r) for _, get, _, _ in COLUMNS] for r in results]
+    shown = columns(results)
+    values = [[get(r) for _, get, _, _ in shown] for r in results]
     best = []
-    for column, (_, _, higher, fmt) in enumerate(COLUMNS):
+    for column, (_, _, higher, fmt) in enumerate(shown):
         present = [row[column] for row in values if row[column] is not None]
         ranked = higher is not None and present and len(results) > 1
         best.append((max(present) if higher else min(present)) if ranked else None)
     header_depth = latency_depth(reference(results)) if results else None
     for result, row in zip(results, values):
         cells = []
-        for column, (name, _, _, fmt) in enumerate(COLUMNS):
+        for column, (name, _, _, fmt) in enumerate(shown):
             value = row[column]
             text = "–" if value is None else fmt.format(value)
             is_best = value is not None and best[column] is not None and fmt.format(value) == fmt.format(best[column])
@@ -163,7 +180,7 @@ def markdown(results: list[dict]) -> str:
     if not results:
         return ""
     names = ["Method", *headers(results)]
-    lines = [f"### {title(results)}", "", "| " + " | ".join(names) + " |", "|" + "---|" + "---:|" * len(COLUMNS)]
+    lines = [f"### {title(results)}", "", "| " + " | ".join(names) + " |", "|" + "---|" + "---:|" * (len(names) - 1)]
     for result, cells in zip(results, _cells(results)):
         rendered = [f"**{text}**" if best else text for text, best in cells]
         lines.append(f"| `{result['method']}` | " + " | ".join(rendered) + " |")

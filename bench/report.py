@@ -5,7 +5,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.leaderboard import COLUMNS, _cells, footnotes, headers, latency_sentence, title
+from bench.leaderboard import _cells, columns, footnotes, headers, latency_sentence, title
 from bench.environment import hardware_line
 from bench.results import read_result
 from bench.significance import holm, paired_pvalue, wins_losses
@@ -90,7 +90,7 @@ def leaderboard_markdown(results: list[dict], baseline: str | None, test: str = 
         lines = [f"## {title(group)}", "", "| " + " | ".join(names) + " |", "|---|" + "---:|" * (len(names) - 1)]
         for result, cells in zip(group, _cells(group)):
             rendered = []
-            for (column, *_), (text, best) in zip(COLUMNS, cells):
+            for (column, *_), (text, best) in zip(columns(group), cells):
                 text = f"**{text}**" if best else text
                 rendered.append(text + marks.get((result["method"], column), ""))
             if base:

@@ -9,7 +9,6 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Iterable
 
 from bench import atomic
 from bench.errors import BenchError
@@ -100,26 +99,19 @@ def merged_with_folder(folder: Path, results: list[dict]) -> dict[str, dict]:
     return merged
 
 
-def load_results(paths: Iterable[str | Path]):
-    """Results as a pandas DataFrame: one row per result, metrics and latency percentiles as columns."""
-    import pandas as pd
-
-    rows = []
-    for path in paths:
-        for file in sorted(Path(path).rglob("*.json")) if Path(path).is_dir() else [Path(path)]:
-            result = read_result(file)
-            row = {
-                "method": result["method"],
-                "dataset": result["dataset"]["name"],
-                "fingerprint": result["dataset"]["fingerprint"],
-                "n_docs": result["dataset"]["n_docs"],
-                "n_queries": result["dataset"]["n_queries"],
-                **result["metrics"],
-                **{f"latency_{key}_ms": value for key, value in result.get("latency_ms", {}).items() if key != "n"},
-                "qps": result.get("qps"),
-                "build_seconds": result.get("build", {}).get("seconds"),
-                "index_bytes": result.get("build", {}).get("index_bytes"),
-                "path": str(file),
-            }
-            rows.append(row)
-    return pd.DataFrame(rows)
+def result_row(result: dict, path: str | Path = "") -> dict:
+    """One flat row of a result, for a DataFrame: identity, every metric, latency percentiles, QPS, build cost."""
+    return {
+        "method": result["method"],
+        "dataset": result["dataset"]["name"],
+        "fingerprint": result["dataset"]["fingerprint"],
+        "n_docs": result["dataset"]["n_docs"],
+        "n_queries": result["dataset"]["n_queries"],
+        **result["metrics"],
+        **{f"latency_{key}_ms": value for key, value in result.get("latency_ms", {}).items() if key != "n"},
+        "latency_k": (result.get("latency") or {}).get("k"),
+        "qps": result.get("qps"),
+        "build_seconds": result.get("build", {}).get("seconds"),
+        "index_bytes": result.get("build", {}).get("index_bytes"),
+        "path": str(path),
+    }
