@@ -185,3 +185,16 @@ def test_cache_ls_and_rm_cover_every_kind_and_survive_a_corrupt_manifest(run_cli
     code, stdout, err = run_cli("cache", "rm", store.stem, faiss_file.stem, "deadbeef")
     assert code == 0, err
     assert not store.exists() and not faiss_file.exists() and not broken.exists()
+
+
+def test_float16_storage_halves_the_cache_and_keeps_the_ranking(toy, tiny_model):
+    spec = f"bert:model={tiny_model},max_length=24"
+    full, _ = _run(toy, spec, measure_latency=False)
+    half, _ = _run(toy, spec + ",storage=float16", measure_latency=False)
+    folders = {r["stats"]["embeddings"]["key"]: r for r in (full, half)}
+    assert len(folders) == 2  # separate cache entries
+    sizes = {key: (cache_dir() / "embeddings" / key / "embeddings.npy").stat().st_size for key in folders}
+    small, large = sorted(sizes.values())
+    assert small < 0.6 * large
+    assert half["metrics"]["R@10"] == full["metrics"]["R@10"]
+    assert canonical(spec + ",storage=float16").key.endswith("storage=float16")

@@ -17,6 +17,8 @@ SHARED = {
     "query_prefix": Param(str, "", "text put before every query (E5 style: 'query: ')"),
     "doc_prefix": Param(str, "", "text put before every document (E5 style: 'passage: ')"),
     "similarity": Param(str, "cos", "cos (L2-normalise both sides) or dot (raw inner product)", ("cos", "dot")),
+    "storage": Param(str, "float32", "dtype of the cached corpus embeddings on disk (float16: half the size)",
+                     ("float32", "float16")),
 }
 
 

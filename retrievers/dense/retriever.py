@@ -43,11 +43,12 @@ class DenseRetriever(Retriever):
         return self.encoder
 
     def corpus_vectors(self, dataset: Dataset) -> np.ndarray:
-        """Cached float32 corpus embeddings, normalised for cosine similarity when asked."""
+        """Cached corpus embeddings (float32 on return), normalised for cosine similarity when asked."""
         encoder = self.load_encoder()
         vectors, stats = corpus_embeddings(
             encoder, dataset, self.context.cache_dir, doc_prefix=self.config["doc_prefix"],
             progress=self.context.progress, label=f"{self.name} encode", warn=self.context.warn,
+            dtype=self.config["storage"],
         )
         self.context.stats["embeddings"] = stats
         return self._prepare(np.asarray(vectors, dtype=np.float32))
