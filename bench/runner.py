@@ -67,7 +67,6 @@ class Built:
     wall: float
     peak_rss_mb: float
     rss_delta_mb: float
-    index_bytes: int
     stats: dict
 
 
@@ -90,8 +89,7 @@ def build_retriever(dataset: Dataset, spec: MethodSpec | str, settings: RunSetti
         peak_rss_mb = peak_rss_mb_since_reset() if peak_was_reset else None
         if peak_rss_mb is None:  # no /proc: the process-lifetime peak (an upper bound in a sweep)
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return Built(retriever, context, wall, peak_rss_mb, current_rss_mb() - rss_before, retriever.index_bytes(),
-                     dict(context.stats))
+        return Built(retriever, context, wall, peak_rss_mb, current_rss_mb() - rss_before, dict(context.stats))
     except BaseException:
         retriever.close()
         raise
@@ -181,7 +179,8 @@ def measure(built: Built, dataset: Dataset, spec: MethodSpec | str, settings: Ru
         "qps": len(dataset.queries) / batch_seconds if batch_seconds > 0 else None,
         "qps_threads": settings.threads,
         "batch_seconds": batch_seconds,
-        "build": _build_cost(stats, built.wall, built.index_bytes, built.peak_rss_mb, built.rss_delta_mb,
+        # index size per point: a query-time parameter can change it (rescore > 0 keeps the float vectors)
+        "build": _build_cost(stats, built.wall, retriever.index_bytes(), built.peak_rss_mb, built.rss_delta_mb,
                              len(dataset.corpus)),
         "stats": stats,
         "warnings": list(dataset.warnings) + list(context.warnings),

@@ -7,6 +7,7 @@ re-measures.
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -106,3 +107,10 @@ def run_sweep(dataset: Dataset, points: list[MethodSpec], settings: RunSettings,
     if progress:
         progress.remove_task(task)
     return [result for result in results if result is not None]
+
+
+def natural_order(result: dict) -> list:
+    """Sort key for sweep rows: method, then parameters with numbers compared as numbers (nlist=64 before
+    nlist=1024), over the full canonical spec so a default value sorts where its number belongs."""
+    text = result.get("method_spec", result["method"])
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]

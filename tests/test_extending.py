@@ -106,3 +106,13 @@ def test_a_sweep_builds_once_per_build_group_and_applies_query_parameters(toy, t
     assert [r["params"]["depth"] for r in results[7:]] == [2, 4]
     again = run_sweep(toy, points, settings, tmp_path)  # everything stored: nothing rebuilt
     assert len(builds) == 5 and [r["timestamp"] for r in again] == [r["timestamp"] for r in results]
+
+
+def test_index_size_follows_each_points_query_parameters(toy, tiny_model):
+    """rescore > 0 keeps the float vectors beside the 1-bit codes: the size is per point, not per build."""
+    from bench.runner import run_group
+
+    points = [f"binary:model={tiny_model},max_length=32,rescore={depth}" for depth in (0, 5)]
+    settings = RunSettings(out_dir=None, warmup=0, measure_latency=False)
+    pure, rescored = [result for result, _ in run_group(toy, points, settings)]
+    assert rescored["build"]["index_bytes"] > 10 * pure["build"]["index_bytes"] > 0

@@ -43,7 +43,7 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
     from bench.data.prepare import prepare_dataset
     from bench.runner import make_progress
     from bench.results import group_dir
-    from bench.sweep import expand_grid, load_config, run_sweep
+    from bench.sweep import expand_grid, load_config, natural_order, run_sweep
     from bench.sweep_report import write_report
     from retrievers import canonical, validate
 
@@ -74,6 +74,6 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
     measured = merged_with_folder(folder, results)
     first_key = canonical(points[0]).key
     ordered = [measured.pop(first_key)] if first_key in measured else []
-    written = write_report(ordered + list(measured.values()), folder)
+    written = write_report(ordered + sorted(measured.values(), key=natural_order), folder)
     out_console().print((folder / "sweep.md").read_text(), markup=False, highlight=False)
     err_console.print("wrote " + escape(", ".join(str(p) for p in written)), highlight=False)
