@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from bench.plots import _save, pareto_front, plt, search_p50
+from bench.plots import _save, log_axis, pareto_front, plt, search_p50
 
 FLAT = ("biencoder", "bert")
 
 
 def _p50(result: dict) -> float | None:
-    """Search-only p50 where a method splits it out (dense), else end to end."""
+    """Search-only p50 where a method splits it out (dense: query encoding excluded, it does not grow with the
+    corpus), else end to end (BM25 and TF-IDF have no separate encoding step)."""
     return search_p50(result) or result.get("latency_ms", {}).get("p50")
 
 
@@ -41,9 +42,9 @@ def tradeoff_plot(results: list[dict], path: Path, title: str) -> Path:
             front = pareto_front([(x, y) for x, y, _ in points])
             if len(front) > 1:
                 ax.plot(*zip(*front), color="black", linewidth=0.8, linestyle="--")
-            ax.set_xscale("log")
+            log_axis(ax)
             ax.set_title(f"{size:,} docs", fontsize=9)
-            ax.set_xlabel("search p50 (ms, log)")
+            ax.set_xlabel("search p50 (ms, log; lexical: end to end)")
             ax.grid(True, which="both", alpha=0.3)
             if column == 0:
                 ax.set_ylabel(measure)
@@ -91,8 +92,8 @@ def _size_lines(series: dict[str, list[tuple[int, float]]], path: Path, ylabel: 
         ax.plot(*zip(*sorted(points)), marker="o", label=method)
     if reference is not None:
         ax.axhline(reference, color="grey", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    log_axis(ax, "x")
+    log_axis(ax, "y")
     ax.set_xlabel("corpus size (documents, log)")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
