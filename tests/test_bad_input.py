@@ -58,10 +58,13 @@ def test_sweep_validates_its_grid_values(run_cli, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["biencoder", "cross-encoder"])
-def test_train_batch_size_zero(run_cli, tmp_path, kind):
-    code, _, err = run_cli("train", kind, "--base", "x", "--batch-size", "0", "--hard-negatives", "bm25:1",
+@pytest.mark.parametrize("option,value,fragment", [("--batch-size", "0", "--batch-size must be >= 2"),
+                                                   ("--max-length", "-1", "--max-length must be >= 8"),
+                                                   ("--lr", "0", "--lr must be a positive number")])
+def test_bad_train_options(run_cli, tmp_path, kind, option, value, fragment):
+    code, _, err = run_cli("train", kind, "--base", "x", option, value, "--hard-negatives", "bm25:1",
                            "--out", str(tmp_path / "m"))
-    assert_one_line_error(code, err, "--batch-size must be >= 2")
+    assert_one_line_error(code, err, fragment)
     assert not (tmp_path / "m").exists()
 
 
