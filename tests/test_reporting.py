@@ -183,10 +183,14 @@ def test_power_law_fit_recovers_exponent():
 
 def test_scale_command_measures_fits_and_labels_projections(run_cli, tmp_path, shared_data):
     out = tmp_path / "scale"
-    code, stdout, err = run_cli("scale", "--dataset", "scifact", "--methods", "tfidf,bm25", "--sizes", "600,1200,2400",
-                                "--queries", "30", "--latency-queries", "15", "--project", "1m,8.8m", "--out", str(out))
+    args = ("scale", "--dataset", "scifact", "--methods", "tfidf,bm25:k1=0.9,b=0.4", "--sizes", "600,1200,2400",
+            "--queries", "30", "--latency-queries", "15", "--threads", "1", "--project", "1m,8.8m", "--out", str(out))
+    code, stdout, err = run_cli(*args)
     assert code == 0, err
     text = (out / "scifact" / "scale.md").read_text()
     assert "PROJECTIONS" in text and "projected @ 8.8M" in text and "`bm25`" in text
     assert (out / "scifact" / "scale.png").stat().st_size > 0
     assert len(list((out / "scifact" / "runs").rglob("*.json"))) == 6
+    code, _, err = run_cli(*args, "--report-only")  # re-fit from stored results: every method, by canonical key
+    assert code == 0, err
+    assert sorted((out / "scifact" / "scale.md").read_text().splitlines()) == sorted(text.splitlines())

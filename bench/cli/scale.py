@@ -7,7 +7,7 @@ import click
 from rich.markup import escape
 
 from bench.cli.app import cli
-from bench.cli.common import err_console, make_settings, out_console, warn
+from bench.cli.common import err_console, make_settings, measuring_options, out_console, warn
 from bench.errors import BenchError
 
 
@@ -19,26 +19,26 @@ from bench.errors import BenchError
 @click.option("--project", "project_to", default="1m,8.8m", show_default=True, help="Sizes to project to. Example: --project 1m,8.8m,14m")
 @click.option("--budget-ms", type=float, default=1000, show_default=True, help="Per-query latency budget (judged on projected p99).")
 @click.option("--queries", type=int, default=None, help="Sample this many judged queries (the same at every size).")
-@click.option("--latency-queries", type=int, default=100, show_default=True)
+@measuring_options
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
 @click.option("--out", type=click.Path(file_okay=False), default="runs/scale", show_default=True,
               help="Where results, the fit and plots go (reports/ is regenerated only by reports/regenerate.sh).")
 @click.option("--report-only", is_flag=True, help="Re-fit and re-plot the results already under --out without measuring.")
-def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, latency_queries, seed, data_dir, out,
-          report_only) -> None:
+def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, seed, data_dir, out, report_only,
+          **measuring) -> None:
     """Measure methods at growing corpus sizes, fit power laws and project them to sizes you name.
 
     \b
     Example:
-      bench scale --dataset scifact --distractors nfcorpus,cacm,msmarco-dl19 --methods bm25,biencoder,binary,ivf \\
-          --sizes 1k,2k,5k,10k,16k --project 1m,8.8m --budget-ms 1000
+      bench scale --dataset scifact --methods bm25,biencoder,binary,ivf:nlist=1024,nprobe=16 \\
+          --sizes 10k,50k,100k,200k --project 1m,8.8m --budget-ms 100 --latency-queries 100
     """
     from bench.data import parse_size
     from bench.data.prepare import prepare_dataset
     from bench.runner import make_progress, run_methods
     from bench.scale import report as scale_report
-    from retrievers import validate
+    from retrievers import canonical, validate
     from retrievers.spec import split_specs
 
     specs = [validate(text) for text in split_specs(methods)]
@@ -47,12 +47,12 @@ def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, 
     if None in size_list or None in targets:
         raise BenchError("--sizes and --project take numbers of documents (1k, 2k, 8.8m), not 'full'")
     folder = Path(out) / dataset.replace("/", "_")
-    settings = make_settings(latency_queries=latency_queries, out_dir=folder / "runs")
+    settings = make_settings(out_dir=folder / "runs", **measuring)
     results = []
     if report_only:
         from bench.report import collect
 
-        wanted = {str(spec) for spec in specs}
+        wanted = {canonical(spec).key for spec in specs}  # stored results carry canonical keys
         results = [r for r in collect([str(folder / "runs")]) if r["method"] in wanted]
     else:
         with make_progress(err_console) as progress:
