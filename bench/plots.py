@@ -26,16 +26,23 @@ def _save(figure, path: Path) -> Path:
     return path
 
 
-def log_axis(ax, axis: str = "x") -> None:
-    """A log axis labelled at decades (and 2x, 5x within a short range) without overlapping minor labels."""
-    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+def compact_number(value: float, _position=None) -> str:
+    """Tick text that stays short: 0.5, 2, 50, 10k, 8.8M."""
+    if value >= 1e6:
+        return f"{value / 1e6:g}M"
+    if value >= 1e4:
+        return f"{value / 1e3:g}k"
+    return f"{value:g}"
+
+
+def log_axis(ax, axis: str = "x", subs: tuple[float, ...] = (1.0,)) -> None:
+    """A log axis labelled only at ``subs`` x decades, in compact numbers: no overlapping minor labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     target = ax.xaxis if axis == "x" else ax.yaxis
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
-    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    formatter = ScalarFormatter()
-    formatter.set_scientific(False)
-    target.set_major_formatter(formatter)
+    target.set_major_locator(LogLocator(base=10, subs=subs))
+    target.set_major_formatter(FuncFormatter(compact_number))
     target.set_minor_formatter(NullFormatter())
 
 
@@ -75,7 +82,7 @@ def pareto_plot(results: list[dict], path: Path) -> Path:
             front = pareto_front(everything)
             if front:
                 ax.step(*zip(*front), where="post", color="black", linewidth=1.2, label="Pareto frontier")
-            log_axis(ax)
+            log_axis(ax, subs=(1.0, 2.0, 5.0))
             ax.set_xlabel(xlabel)
             ax.set_ylabel(metric)
             ax.grid(True, which="both", alpha=0.3)

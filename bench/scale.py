@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 
 from bench import atomic
-from bench.plots import _save, plt
+from bench.plots import _save, log_axis, plt
 
 RELIABLE_R2 = 0.8
 # Exponents a cost can plausibly have against corpus size. A fit outside is an artefact (noise, a cache, constant
@@ -175,6 +175,7 @@ def measured_table(results: list[dict]) -> list[str]:
 def _plot(results, fits, projections, budget_ms, path, title) -> Path:
     panels = ["p50_ms", "search_p50_ms", "build_s", "index_mb"]
     figure, axes = plt.subplots(2, 2, figsize=(13, 9))
+    axes[0][1].sharey(axes[0][0])  # both top panels are per-query latency: one axis, so they compare at a glance
     sizes_measured = sorted({r["dataset"]["n_docs"] for r in results})
     grid = np.geomspace(min(sizes_measured), max(projections + sizes_measured), 50)
     for ax, quantity in zip(axes.flat, panels):
@@ -185,15 +186,15 @@ def _plot(results, fits, projections, budget_ms, path, title) -> Path:
             if points:
                 ax.scatter(*zip(*points), color=color, label=f"{method} (measured)")
             fit = by_quantity.get(quantity)
-            if fit is not None and fit.sane:
+            if fit is not None and fit.usable:  # unreliable or implausible fits are tabled, not drawn
                 ax.plot(grid, [fit.at(s) for s in grid], color=color, linestyle="--",
                         label=f"{method} projection (b={fit.exponent:.2f}, R²={fit.r2:.2f})")
         if quantity in ("p50_ms", "p99_ms", "search_p50_ms"):
             ax.axhline(budget_ms, color="red", linewidth=1, label=f"budget {budget_ms:g} ms")
         for size in projections:
             ax.axvline(size, color="grey", linewidth=0.5, linestyle=":")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        log_axis(ax, "x")
+        log_axis(ax, "y")
         ax.set_xlabel("corpus size (documents, log scale)")
         ax.set_ylabel(label + " (log scale)")
         ax.grid(True, which="both", alpha=0.3)

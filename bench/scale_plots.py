@@ -42,7 +42,7 @@ def tradeoff_plot(results: list[dict], path: Path, title: str) -> Path:
             front = pareto_front([(x, y) for x, y, _ in points])
             if len(front) > 1:
                 ax.plot(*zip(*front), color="black", linewidth=0.8, linestyle="--")
-            log_axis(ax)
+            log_axis(ax, subs=(1.0, 2.0, 5.0))
             ax.set_title(f"{size:,} docs", fontsize=9)
             ax.set_xlabel("search p50 (ms, log; lexical: end to end)")
             ax.grid(True, which="both", alpha=0.3)
