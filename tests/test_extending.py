@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bench.data import load_dataset
+from bench.errors import BenchError
 from bench.runner import RunSettings, run_method
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
 from retrievers import Param, Retriever, registry
@@ -62,8 +63,8 @@ def test_a_new_method_is_one_class_and_one_registry_line(toy, monkeypatch):
     monkeypatch.setitem(registry.REGISTRY, "overlap", f"{__name__}:WordOverlap")  # the one registry line
     result, run = run_method(toy, "overlap", RunSettings(out_dir=None, warmup=0))
     assert result["metrics"]["R@10"] > 0 and run["q1"][0][0] == "d1"
-    bad = pytest.raises(Exception, registry.validate, "overlap:lowercase=maybe")
-    assert "not a valid bool" in str(bad.value)
+    with pytest.raises(BenchError, match="not a valid bool"):
+        registry.validate("overlap:lowercase=maybe")
 
 
 def test_a_new_index_backend_is_one_class_and_one_registry_line(toy, tiny_model, monkeypatch):
