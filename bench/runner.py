@@ -18,6 +18,7 @@ import numpy as np
 from rich.markup import escape
 from rich.progress import Progress
 
+from bench import __version__ as bench_version
 from bench import environment
 from bench.data.dataset import Dataset
 from bench import machine_load
@@ -53,7 +54,7 @@ def reuse_key(dataset: Dataset, spec: CanonicalSpec, settings: RunSettings) -> s
     measuring settings and bench's version. A stored result is reused only when this key matches."""
     payload = {
         "content": dataset.content_fingerprint, "subset": dataset.fingerprint, "spec": spec.full,
-        "models": spec_models(spec), "settings": settings.shaping(), "bench": environment.versions().get("bench"),
+        "models": spec_models(spec), "settings": settings.shaping(), "bench": bench_version,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
