@@ -1,4 +1,10 @@
-"""Retrieval methods behind one interface (:class:`retrievers.base.Retriever`) and their registry."""
+"""Retrieval methods behind one interface (:class:`retrievers.base.Retriever`) and their registry.
+
+One folder per family: ``lexical/`` (tfidf, bm25), ``dense/`` (encoder x index backend), ``rerank/`` (cross-encoder,
+sanity rerankers, cascade). ``base`` is the whole interface, ``spec`` parses ``name:key=value`` specs, ``registry`` maps
+names to classes. May import shared infrastructure from ``bench`` (data, errors, atomic writes, encoder, embedding
+cache, models, JVM bridge), never the harness (runner, results, reports, CLI).
+"""
 from retrievers.base import Context, Hits, Param, Retriever
 from retrievers.registry import (REGISTRY, RERANKERS, CanonicalSpec, build, canonical, reranker_class, retriever_class,
                                  validate)

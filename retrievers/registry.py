@@ -10,8 +10,8 @@ from retrievers.spec import MethodSpec, canonical_params, parse_spec, resolve_pa
 
 # name -> "module:Class"; imported lazily so `bench tfidf` never pays for torch or the JVM.
 REGISTRY: dict[str, str] = {
-    "tfidf": "retrievers.tfidf:TfidfRetriever",
-    "bm25": "retrievers.bm25:BM25Retriever",
+    "tfidf": "retrievers.lexical.tfidf:TfidfRetriever",
+    "bm25": "retrievers.lexical.bm25:BM25Retriever",
     # dense: every encoder kind x every index backend (retrievers/dense/methods.py composes them)
     **{name: f"retrievers.dense.methods:{name}" for name in (
         "bert", "biencoder", "binary", "quant", "ivf", "bert-binary", "bert-quant", "bert-ivf")},
@@ -20,10 +20,10 @@ REGISTRY: dict[str, str] = {
 
 # Rerankers compose with any first stage: "bm25>>ce:depth=100".
 RERANKERS: dict[str, str] = {
-    "ce": "retrievers.ce:CrossEncoderReranker",
-    "shuffle": "retrievers.sanity:ShuffleReranker",
-    "constant": "retrievers.sanity:ConstantReranker",
-    "oracle": "retrievers.sanity:OracleReranker",
+    "ce": "retrievers.rerank.ce:CrossEncoderReranker",
+    "shuffle": "retrievers.rerank.sanity:ShuffleReranker",
+    "constant": "retrievers.rerank.sanity:ConstantReranker",
+    "oracle": "retrievers.rerank.sanity:OracleReranker",
 }
 
 
@@ -93,7 +93,7 @@ def canonical(spec: MethodSpec | str) -> CanonicalSpec:
 def build(spec: MethodSpec | str, context: Context) -> Retriever:
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     if ">>" in spec.name:
-        from retrievers.cascade import CascadeRetriever
+        from retrievers.rerank.cascade import CascadeRetriever
 
         first, _, reranker = spec.name.rpartition(">>")
         cls = reranker_class(reranker)

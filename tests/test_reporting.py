@@ -135,7 +135,7 @@ def test_gate_passes_on_the_baseline_and_fails_on_an_injected_bm25_regression(ru
     assert code == 0, out + err
     assert "FAIL" not in out
 
-    from retrievers.bm25 import BM25Retriever
+    from retrievers.lexical.bm25 import BM25Retriever
 
     monkeypatch.setitem(BM25Retriever.params, "k1", Param(float, 5.0, "deliberately regressed default"))
     code, out, err = run_cli("check", "--baseline", str(baseline), "--out", str(tmp_path / "runs"))
@@ -148,7 +148,7 @@ def test_gate_fails_on_an_injected_latency_regression_after_re_measuring(run_cli
 
     import time
 
-    from retrievers.tfidf import TfidfRetriever
+    from retrievers.lexical.tfidf import TfidfRetriever
 
     search = TfidfRetriever.search
 

@@ -12,7 +12,7 @@ from bench.data import load_dataset, make_subset
 from bench.runner import RunSettings, run_method, sanity_warnings
 from conftest import MINILM, TOKENIZER_FILES, TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
 from retrievers import Context, build
-from retrievers.cascade import merge
+from retrievers.rerank.cascade import merge
 
 
 def make_tiny_cross_encoder(folder, num_labels=1, seed=0):

@@ -8,7 +8,7 @@ from bench.data import load_dataset
 from bench.runner import RunSettings, run_method
 from conftest import write_beir
 from retrievers import Context, build
-from retrievers.topk import top_k
+from retrievers.lexical.topk import top_k
 
 
 def _settings(**kw):

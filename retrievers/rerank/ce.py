@@ -17,7 +17,7 @@ from bench.encoder import resolve_device
 from bench.errors import BenchError
 from bench.models import missing_model_error, model_identity, resolve_model
 from retrievers.base import Param
-from retrievers.rerank_base import DEPTH, Reranker
+from retrievers.rerank.base import DEPTH, Reranker
 
 
 class CrossEncoderReranker(Reranker):

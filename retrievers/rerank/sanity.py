@@ -12,7 +12,7 @@ import numpy as np
 
 from bench.data.dataset import Dataset
 from retrievers.base import Param
-from retrievers.rerank_base import DEPTH, Reranker
+from retrievers.rerank.base import DEPTH, Reranker
 
 
 class ConstantReranker(Reranker):

@@ -13,8 +13,8 @@ import numpy as np
 
 from bench.data.dataset import Dataset
 from retrievers.base import Context, Hits, Retriever
-from retrievers.rerank_base import Reranker
-from retrievers.sanity import ShuffleReranker
+from retrievers.rerank.base import Reranker
+from retrievers.rerank.sanity import ShuffleReranker
 
 
 _TINY = np.finfo(np.float32).tiny

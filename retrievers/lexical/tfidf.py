@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bench.data.dataset import Dataset
 from retrievers.base import Hits, Param, Retriever
-from retrievers.topk import top_k
+from retrievers.lexical.topk import top_k
 
 
 class TfidfRetriever(Retriever):
