@@ -46,20 +46,20 @@ class ResultSet:
         """One row per result: method, dataset, fingerprints, every metric, latency percentiles, QPS, build cost."""
         import pandas as pd
 
-        from bench.results import result_row
+        from bench.harness.store import result_row
 
         return pd.DataFrame([result_row(result, result.get("path", "")) for result in self.results])
 
     def leaderboard(self) -> str:
         """Markdown leaderboards, one table per dataset subset."""
-        from bench.leaderboard import markdown
-        from bench.report import group_by_subset
+        from bench.reports.leaderboard import markdown
+        from bench.reports.report import group_by_subset
 
         return "\n".join(markdown(group) for _, group in sorted(group_by_subset(self.results).items()))
 
     def save(self, out: str | Path) -> list[Path]:
         """Result JSON and TREC run file per result under ``out`` (runs are needed: results measured here)."""
-        from bench.results import write_result
+        from bench.harness.store import write_result
 
         missing = [r["method"] for r in self.results if r["method"] not in self.runs]
         if missing:
@@ -72,9 +72,9 @@ def run(methods: Iterable[str] | str = ("tfidf", "bm25"), *, dataset: str = "sci
         distractors: str | None = None, measures: Iterable[str] | None = None, **settings) -> ResultSet:
     """Run methods on a dataset subset. ``settings`` are ``RunSettings`` fields (k, latency_k, threads, ...)."""
     from bench.data.prepare import prepare_dataset
-    from bench.measures import DEFAULT_MEASURES
-    from bench.runner import run_method
-    from bench.settings import RunSettings
+    from bench.harness.measures import DEFAULT_MEASURES
+    from bench.harness.runner import run_method
+    from bench.harness.settings import RunSettings
     from retrievers import validate
     from retrievers.spec import split_specs
 
@@ -96,6 +96,6 @@ def run(methods: Iterable[str] | str = ("tfidf", "bm25"), *, dataset: str = "sci
 
 def load_results(*paths: str | Path) -> ResultSet:
     """Stored results (files or folders of them) as a ResultSet."""
-    from bench.report import collect
+    from bench.reports.report import collect
 
     return ResultSet(collect([str(path) for path in paths]))

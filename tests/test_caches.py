@@ -14,8 +14,8 @@ import pytest
 from bench.data import load_dataset
 from bench.errors import BenchError
 from bench.paths import cache_dir
-from bench.results import result_stem
-from bench.runner import RunSettings, run_method
+from bench.harness.store import result_stem
+from bench.harness.runner import RunSettings, run_method
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
 from retrievers import canonical
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bench.errors import BenchError
-from bench.plots import pareto_front
-from bench.sweep import expand_grid
+from bench.reports.plots import pareto_front
+from bench.harness.sweep import expand_grid
 from retrievers import Context, build
 from retrievers.dense.backends import binarize
 

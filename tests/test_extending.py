@@ -9,7 +9,7 @@ import pytest
 
 from bench.data import load_dataset
 from bench.errors import BenchError
-from bench.runner import RunSettings, run_method
+from bench.harness.runner import RunSettings, run_method
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
 from retrievers import Param, Retriever, registry
 from retrievers.dense import methods
@@ -87,7 +87,7 @@ def test_every_encoder_works_with_every_index_backend(toy, tiny_model, backend):
 
 
 def test_a_sweep_builds_once_per_build_group_and_applies_query_parameters(toy, tiny_model, tmp_path, monkeypatch):
-    from bench.sweep import expand_grid, run_sweep
+    from bench.harness.sweep import expand_grid, run_sweep
 
     builds = []
     real_build = registry.build
@@ -111,7 +111,7 @@ def test_a_sweep_builds_once_per_build_group_and_applies_query_parameters(toy, t
 
 def test_index_size_follows_each_points_query_parameters(toy, tiny_model):
     """rescore > 0 keeps the float vectors beside the 1-bit codes: the size is per point, not per build."""
-    from bench.runner import run_group
+    from bench.harness.runner import run_group
 
     points = [f"binary:model={tiny_model},max_length=32,rescore={depth}" for depth in (0, 5)]
     settings = RunSettings(out_dir=None, warmup=0, measure_latency=False)

@@ -1,6 +1,6 @@
 import pytest
 
-from bench.measures import evaluate
+from bench.harness.measures import evaluate
 
 
 def test_query_without_results_counts_as_zero():

@@ -11,9 +11,9 @@ import ir_measures
 import pytest
 
 from bench.data import load_dataset
-from bench.measures import evaluate
-from bench.runner import RunSettings, run_method
-from bench.ties import tie_report
+from bench.harness.measures import evaluate
+from bench.harness.runner import RunSettings, run_method
+from bench.harness.ties import tie_report
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
 
 SHARED = ["scifact", "nfcorpus", "cacm", "msmarco-dl19"]
@@ -28,7 +28,7 @@ def lexical_runs(shared_data, tmp_path_factory):
         data = load_dataset(name)
         for method in ("bm25", "tfidf"):
             result, _ = run_method(data, method, RunSettings(out_dir=None, measure_latency=False))
-            from bench.results import write_result
+            from bench.harness.store import write_result
 
             path = write_result(out, result, _)
             found[(name, method)] = (data, result, path.with_suffix(".trec"))
@@ -122,7 +122,7 @@ def test_cascade_times_first_stage_at_depth_and_reports_stage_breakdown(tmp_path
     result, run = run_method(data, "tfidf>>constant:depth=4", RunSettings(out_dir=None, latency_k=2, warmup=0))
     breakdown = result["latency_breakdown_ms"]
     assert breakdown["first_stage"]["n"] == breakdown["rerank"]["n"] == len(data.queries)
-    from bench.leaderboard import stages_text
+    from bench.reports.leaderboard import stages_text
 
     assert " + " in stages_text(result)
 
@@ -142,7 +142,7 @@ def test_thread_limit_applies_to_torch_and_blas_and_is_restored():
     import torch
     from threadpoolctl import threadpool_info
 
-    from bench.threads import limit_threads
+    from bench.harness.threads import limit_threads
 
     before = torch.get_num_threads()
     with limit_threads(1):
@@ -152,7 +152,7 @@ def test_thread_limit_applies_to_torch_and_blas_and_is_restored():
 
 
 def test_load_record_sees_another_process_using_a_core():
-    from bench import machine_load
+    from bench.harness import machine_load
 
     start = machine_load.snapshot()
     spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 2\nwhile time.time() < end: pass"])
@@ -171,7 +171,7 @@ def test_load_record_sees_another_process_using_a_core():
 
 
 def test_busy_rows_and_wide_tie_ranges_get_footnotes():
-    from bench.leaderboard import footnotes, markdown
+    from bench.reports.leaderboard import footnotes, markdown
 
     base = json.loads(json.dumps({
         "method": "bm25", "metrics": {"nDCG@10": 0.5}, "latency_ms": {"p50": 1.0},

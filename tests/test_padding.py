@@ -8,7 +8,7 @@ import pytest
 from bench.data import load_dataset
 from bench.data.prepare import prepare_dataset
 from bench.errors import BenchError
-from bench.runner import RunSettings, run_method
+from bench.harness.runner import RunSettings, run_method
 
 
 @pytest.fixture(scope="module")

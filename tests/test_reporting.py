@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from bench.check import Verdict, confirm_latency_failures, judge_quality, judge_ratio
-from bench.scale import fit_power_law
-from bench.significance import holm, paired_pvalue, wins_losses
+from bench.harness.check import Verdict, confirm_latency_failures, judge_quality, judge_ratio
+from bench.reports.scale import fit_power_law
+from bench.reports.significance import holm, paired_pvalue, wins_losses
 from retrievers.base import Param
 
 
@@ -80,7 +80,7 @@ def test_gate_judgements():
 
 
 def _latency_verdicts(baseline, p50_ms, calibration):
-    from bench.check import compare
+    from bench.harness.check import compare
 
     results = [{"method": e["method"], "dataset": {"fingerprint": e["fingerprint"]}, "metrics": {"nDCG@10": 0.5},
                 "latency_ms": {"p50": p50_ms}} for e in baseline["expected"]]

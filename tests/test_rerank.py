@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from bench.data import load_dataset, make_subset
-from bench.runner import RunSettings, run_method, sanity_warnings
+from bench.harness.runner import RunSettings, run_method, sanity_warnings
 from conftest import MINILM, TOKENIZER_FILES, TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
 from retrievers import Context, build
 from retrievers.rerank.cascade import merge

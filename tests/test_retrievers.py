@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from bench.data import load_dataset
-from bench.runner import RunSettings, run_method
+from bench.harness.runner import RunSettings, run_method
 from conftest import write_beir
 from retrievers import Context, build
 from retrievers.lexical.topk import top_k

@@ -1,7 +1,7 @@
 """Scaling fits: an implausible exponent is flagged and never projected (issue 14)."""
 from __future__ import annotations
 
-from bench.scale import fit_power_law, report
+from bench.reports.scale import fit_power_law, report
 
 
 def _result(method: str, n_docs: int, index_mb: float, p50: float) -> dict:

@@ -39,10 +39,10 @@ def check(baseline_path, update_baseline, dataset, corpus, queries, seed, method
     """
     from rich.table import Table
 
-    from bench.check import (calibration_ms, compare, confirm_latency_failures, make_baseline, read_baseline,
+    from bench.harness.check import (calibration_ms, compare, confirm_latency_failures, make_baseline, read_baseline,
                              write_baseline)
     from bench.data.prepare import prepare_dataset
-    from bench.runner import make_progress, run_methods
+    from bench.harness.runner import make_progress, run_methods
     from retrievers import validate
     from retrievers.spec import split_specs
 

@@ -64,7 +64,7 @@ def measuring_options(function):
 def make_settings(*, k=1000, latency_k=10, threads=None, latency_threads=1, device="auto", batch_size=64,
                   latency_queries=None, warmup=5, ties="score", **rest):
     """One place that turns options into validated ``RunSettings`` (bad values: one line, exit 2, nothing written)."""
-    from bench.runner import RunSettings
+    from bench.harness.runner import RunSettings
 
     settings = RunSettings(k=k, latency_k=latency_k, latency_threads=latency_threads, device=device,
                            batch_size=batch_size, latency_queries=latency_queries, warmup=warmup, ties=ties, **rest)

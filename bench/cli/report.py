@@ -29,7 +29,7 @@ def report(paths, baseline, test, alpha, measure, out) -> None:
       bench report runs/scifact/*/*.json --baseline bm25 --test randomization
     """
     from bench import atomic
-    from bench.report import collect, group_by_subset, leaderboard_markdown, subsets_without_baseline
+    from bench.reports.report import collect, group_by_subset, leaderboard_markdown, subsets_without_baseline
 
     results = collect(list(paths))
     if baseline:
@@ -63,8 +63,8 @@ def reproduce(expected_path, only, out, data_dir) -> None:
 
     from bench import atomic
     from bench.data.prepare import prepare_dataset
-    from bench.reproduce import EXPECTED_FILE, load_expected, markdown, matrix_rows
-    from bench.runner import make_progress, run_method
+    from bench.harness.reproduce import EXPECTED_FILE, load_expected, markdown, matrix_rows
+    from bench.harness.runner import make_progress, run_method
     from retrievers import validate
 
     conditions = load_expected(Path(expected_path) if expected_path else EXPECTED_FILE)

@@ -51,11 +51,11 @@ def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, n
     """
     from bench.data import parse_size
     from bench.data.prepare import prepare_dataset
-    from bench.leaderboard import markdown, rich_table
-    from bench.measures import DEFAULT_MEASURES
-    from bench.results import group_dir
+    from bench.reports.leaderboard import markdown, rich_table
+    from bench.harness.measures import DEFAULT_MEASURES
+    from bench.harness.store import group_dir
     from bench import atomic
-    from bench.runner import make_progress, run_methods, sanity_warnings
+    from bench.harness.runner import make_progress, run_methods, sanity_warnings
     from retrievers import validate
     from retrievers.spec import split_specs
 
@@ -75,7 +75,7 @@ def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, n
             for warning in sanity_warnings(result):
                 warn(warning)
         # The subset folder's leaderboard covers every method measured there, not only this invocation's.
-        from bench.results import merged_with_folder
+        from bench.harness.store import merged_with_folder
 
         board_path = group_dir(Path(out), results[0]["dataset"]) / "leaderboard.md"
         atomic.write_text(board_path, markdown(list(merged_with_folder(board_path.parent, results).values())))

@@ -36,8 +36,8 @@ def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, 
     """
     from bench.data import parse_size
     from bench.data.prepare import prepare_dataset
-    from bench.runner import make_progress, run_methods
-    from bench.scale import report as scale_report
+    from bench.harness.runner import make_progress, run_methods
+    from bench.reports.scale import report as scale_report
     from retrievers import canonical, validate
     from retrievers.spec import split_specs
 
@@ -50,7 +50,7 @@ def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, 
     settings = make_settings(out_dir=folder / "runs", **measuring)
     results = []
     if report_only:
-        from bench.report import collect
+        from bench.reports.report import collect
 
         wanted = {canonical(spec).key for spec in specs}  # stored results carry canonical keys
         results = [r for r in collect([str(folder / "runs")]) if r["method"] in wanted]

@@ -41,10 +41,10 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
       bench sweep --dataset scifact --distractors nfcorpus,cacm,msmarco-dl19 --method "ivf:nlist=64;nprobe=1,4,16"
     """
     from bench.data.prepare import prepare_dataset
-    from bench.runner import make_progress
-    from bench.results import group_dir
-    from bench.sweep import expand_grid, load_config, natural_order, run_sweep
-    from bench.sweep_report import write_report
+    from bench.harness.runner import make_progress
+    from bench.harness.store import group_dir
+    from bench.harness.sweep import expand_grid, load_config, natural_order, run_sweep
+    from bench.reports.sweep_tables import write_report
     from retrievers import canonical, validate
 
     config = load_config(Path(config_path)) if config_path else {"grids": []}
@@ -69,7 +69,7 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
         results = run_sweep(data, points, settings, Path(out), force=force, progress=progress, on_warning=warn)
     folder = group_dir(Path(out), info)
     # Earlier sweeps on the same subset (same fingerprint, same folder) join the report and its plots.
-    from bench.results import merged_with_folder
+    from bench.harness.store import merged_with_folder
 
     measured = merged_with_folder(folder, results)
     first_key = canonical(points[0]).key

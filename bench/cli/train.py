@@ -64,7 +64,7 @@ def train_biencoder_command(base, dataset, pairs_kind, hard_negatives, batch_siz
                             val_size, eval_every, save_every, seed, resume, train_split, eval_split, device, threads, out,
                             negatives, temperature, query_prefix, doc_prefix) -> None:
     """Fine-tune a bi-encoder with InfoNCE (in-batch + mined hard negatives); saves a sentence-transformers folder."""
-    from bench.runner import make_progress
+    from bench.harness.runner import make_progress
     from bench.training.biencoder import train_biencoder
     from bench.training.cli_support import bm25_negatives, check_train_options, dense_miner, training_inputs
     from bench.training.loop import TrainConfig
@@ -106,7 +106,7 @@ def train_cross_encoder_command(base, dataset, pairs_kind, hard_negatives, batch
                                 val_size, eval_every, save_every, seed, resume, train_split, eval_split, device, threads,
                                 out) -> None:
     """Fine-tune a cross-encoder (new one-logit head) with BCE on positives vs mined negatives."""
-    from bench.runner import make_progress
+    from bench.harness.runner import make_progress
     from bench.training.cli_support import bm25_negatives, check_train_options, training_inputs
     from bench.training.crossencoder import train_cross_encoder
     from bench.training.loop import TrainConfig

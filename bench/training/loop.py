@@ -109,7 +109,7 @@ def clear_state(out: Path) -> None:
 
 def write_log_and_curve(folder: Path, log: TrainLog, title: str) -> None:
     atomic.write_text(folder / "train_log.json", json.dumps(asdict(log), indent=1) + "\n")
-    from bench.plots import _save, plt
+    from bench.reports.plots import _save, plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     if log.steps:

@@ -12,7 +12,7 @@ import torch
 
 from bench.data import load_dataset, make_subset
 from bench.encoder import Encoder, EncoderConfig
-from bench.environment import hardware, hardware_line
+from bench.harness.environment import hardware, hardware_line
 from bench.models import sentence_transformers_config
 from benchmarks.alternate import best_seconds
 

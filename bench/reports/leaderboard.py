@@ -6,8 +6,8 @@ from collections import Counter
 from rich.markup import escape
 from rich.table import Table
 
-from bench.environment import hardware_line
-from bench.measures import DEFAULT_MEASURES
+from bench.harness.environment import hardware_line
+from bench.harness.measures import DEFAULT_MEASURES
 
 # (header, getter, higher_is_better, format)
 COLUMNS = [

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 
 from bench import atomic
-from bench.plots import _save, log_axis, plt
+from bench.reports.plots import _save, log_axis, plt
 
 RELIABLE_R2 = 0.8
 # Exponents a cost can plausibly have against corpus size. A fit outside is an artefact (noise, a cache, constant
@@ -144,7 +144,7 @@ def report(results: list[dict], projections: list[int], budget_ms: float, folder
     lines += measured_table(results)
     text = "\n".join(lines)
     atomic.write_text(folder / "scale.md", text)
-    from bench.scale_plots import memory_plot, speedup_plot, tradeoff_plot
+    from bench.reports.scale_plots import memory_plot, speedup_plot, tradeoff_plot
 
     for extra in (tradeoff_plot(results, folder / "tradeoff_by_size.png", title),
                   speedup_plot(results, folder / "speedup_vs_flat.png", title),

@@ -5,10 +5,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.leaderboard import _cells, columns, footnotes, headers, latency_sentence, title
-from bench.environment import hardware_line
-from bench.results import read_result
-from bench.significance import holm, paired_pvalue, wins_losses
+from bench.reports.leaderboard import _cells, columns, footnotes, headers, latency_sentence, title
+from bench.harness.environment import hardware_line
+from bench.harness.store import read_result
+from bench.reports.significance import holm, paired_pvalue, wins_losses
 
 QUALITY = ("R@1", "R@3", "R@10", "nDCG@10", "RR@10")
 BETTER, WORSE = "▲", "▼"

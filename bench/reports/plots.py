@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bench import atomic  # noqa: E402
-from bench.environment import hardware_line  # noqa: E402
+from bench.harness.environment import hardware_line  # noqa: E402
 
 
 def plot_title(results: list[dict], what: str) -> str:

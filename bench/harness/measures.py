@@ -3,7 +3,7 @@
 Scores are evaluated the way trec_eval evaluates a run file: sorted by score, ties broken by document id.
 So the figure bench prints equals ``trec_eval`` (or ``ir_measures``) run on the ``.trec`` file bench writes,
 and equals published tables. ``ties="returned"`` evaluates the order the method returned instead, for
-users who want a method's own tie-breaking judged; the tie report (``bench.ties``) says when it matters.
+users who want a method's own tie-breaking judged; the tie report (``bench.harness.ties``) says when it matters.
 
 A query that a method returned nothing for still counts (as 0), like ``trec_eval -c``: dropping
 it would reward a method for failing on hard queries.

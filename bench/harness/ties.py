@@ -17,7 +17,7 @@ from typing import Mapping
 
 import numpy as np
 
-from bench.measures import evaluate
+from bench.harness.measures import evaluate
 
 CUTOFF = 10
 

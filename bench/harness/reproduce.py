@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError, read_toml
-from bench.check import judge_quality
+from bench.harness.check import judge_quality
 from bench.paths import REPO_ROOT
 
 EXPECTED_FILE = REPO_ROOT / "reports" / "expected.toml"

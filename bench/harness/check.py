@@ -15,7 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from bench import atomic, environment
+from bench import atomic
+from bench.harness import environment
 from bench.errors import BenchError
 
 QUALITY_TOLERANCE = 0.005
@@ -36,7 +37,7 @@ def calibration_ms(repeats: int = 41) -> float:
     The minimum, not the median: other load on the machine only ever slows a repeat down, so the fastest
     repeat is the best estimate of what the hardware can do.
     """
-    from bench.threads import limit_threads
+    from bench.harness.threads import limit_threads
 
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((512, 384), dtype=np.float32), rng.standard_normal((384, 2048), dtype=np.float32)

@@ -7,10 +7,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench import atomic
-from bench.environment import hardware_line
-from bench.leaderboard import latency_sentence
-from bench.plots import _save, curve_plot, pareto_plot, plot_title, plt, search_p50
-from bench.sweep import bits_of
+from bench.harness.environment import hardware_line
+from bench.reports.leaderboard import latency_sentence
+from bench.reports.plots import _save, curve_plot, pareto_plot, plot_title, plt, search_p50
+from bench.harness.sweep import bits_of
 
 FIELDS = ["method", "R@10", "nDCG@10", "R@100", "p50_ms", "p99_ms", "search_p50_ms", "first_stage_p50_ms",
           "rerank_p50_ms", "qps", "index_mb", "build_s", "bits"]

@@ -19,19 +19,19 @@ from rich.markup import escape
 from rich.progress import Progress
 
 from bench import __version__ as bench_version
-from bench import environment
+from bench.harness import environment
 from bench.data.dataset import Dataset
-from bench import machine_load
-from bench.latency import measure_latency, summarize
-from bench.measures import evaluate
-from bench.memory import current_rss_mb, peak_rss_mb_since_reset, reset_peak_rss
+from bench.harness import machine_load
+from bench.harness.latency import measure_latency, summarize
+from bench.harness.measures import evaluate
+from bench.harness.memory import current_rss_mb, peak_rss_mb_since_reset, reset_peak_rss
 from bench.models import local_model_identities
 from bench.paths import cache_dir
 from bench.progress import make_progress  # noqa: F401  (the commands import it from here)
-from bench.results import SCHEMA_VERSION, write_result
-from bench.settings import RunSettings
-from bench.threads import limit_threads
-from bench.ties import tie_report
+from bench.harness.store import SCHEMA_VERSION, write_result
+from bench.harness.settings import RunSettings
+from bench.harness.threads import limit_threads
+from bench.harness.ties import tie_report
 from retrievers import CanonicalSpec, Context, Hits, Retriever, canonical, registry
 from retrievers.spec import MethodSpec, parse_spec
 

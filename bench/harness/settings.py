@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.measures import DEFAULT_MEASURES, TIE_ORDERS, parse_measures
+from bench.harness.measures import DEFAULT_MEASURES, TIE_ORDERS, parse_measures
 
 
 @dataclass

@@ -13,8 +13,8 @@ from typing import Callable
 
 from bench.data.dataset import Dataset
 from bench.errors import BenchError, read_toml
-from bench.results import group_dir, read_result, result_stem, write_result
-from bench.runner import RunSettings, reuse_key, run_group
+from bench.harness.store import group_dir, read_result, result_stem, write_result
+from bench.harness.runner import RunSettings, reuse_key, run_group
 from retrievers import canonical, validate
 from retrievers.registry import split_params
 from retrievers.spec import MethodSpec

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from bench.plots import _save, log_axis, pareto_front, plt, search_p50
+from bench.reports.plots import _save, log_axis, pareto_front, plt, search_p50
 
 FLAT = ("biencoder", "bert")
 
