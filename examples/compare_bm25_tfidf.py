@@ -18,7 +18,7 @@ def main(out: str) -> None:
     frame = bench.load_results(out).to_pandas().set_index("method")
     best = frame["nDCG@10"].idxmax()
     print(f"best nDCG@10: {best} ({frame.loc[best, 'nDCG@10']:.4f}); "
-          f"BM25 p50 {frame.loc['bm25', 'latency_p50_ms']:.2f} ms at depth {frame.loc['bm25', 'latency_k']}")
+          f"BM25 p50 {frame.loc['bm25', 'p50_ms']:.2f} ms at depth {frame.loc['bm25', 'latency_k']}")
 
 
 if __name__ == "__main__":

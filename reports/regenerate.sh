@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # How every committed file under reports/ was produced (run from the repository root, CPU only).
 # BENCH_DATA_DIR=../shared/datasets BENCH_MODEL_DIR=../shared/models bash reports/regenerate.sh [step...]
+# OVERWRITE=reuse resumes an interrupted regeneration (stored results with the same reuse key are kept);
+# the default re-measures everything.
 set -euo pipefail
+OVERWRITE="${OVERWRITE:-always}"
 steps="${*:-leaderboards sweeps rerank reproduce baseline scale ann100k train}"
 M=sentence-transformers/all-MiniLM-L6-v2
 for step in $steps; do case "$step" in
 leaderboards)
-  bench run --dataset scifact --methods tfidf,bm25,biencoder --out reports/runs
-  bench run --dataset msmarco-dl19 --methods tfidf,bm25,biencoder --out reports/runs
+  bench run --dataset scifact --methods tfidf,bm25,biencoder --overwrite "$OVERWRITE" --out reports/runs
+  bench run --dataset msmarco-dl19 --methods tfidf,bm25,biencoder --overwrite "$OVERWRITE" --out reports/runs
   ;;
 sweeps)
   for cfg in sweeps/quantization.toml sweeps/ivf-binary.toml; do
-    bench sweep --config "$cfg" --out reports/sweeps
-    bench sweep --config "$cfg" --distractors nfcorpus,cacm,msmarco-dl19 --out reports/sweeps
+    bench sweep --config "$cfg" --overwrite "$OVERWRITE" --out reports/sweeps
+    bench sweep --config "$cfg" --distractors nfcorpus,cacm,msmarco-dl19 --overwrite "$OVERWRITE" --out reports/sweeps
   done
   ;;
 rerank)
   for d in scifact msmarco-dl19; do
     bench run --dataset "$d" --methods "bm25,bm25>>constant:depth=100,bm25>>shuffle:depth=100,bm25>>oracle:depth=100" \
-      --out reports/runs
+      --overwrite "$OVERWRITE" --out reports/runs
   done
   ;;
 reproduce)
@@ -30,33 +33,33 @@ baseline)
 scale)
   # scifact padded with the WordNet and GCIDE distractor pools to 10k..200k real documents (nested subsets, seed 0)
   bench scale --dataset scifact --methods "bm25,biencoder,binary:rescore=100,quant:bits=8,ivf:nlist=1024,nprobe=16,ivf:binary=true,nlist=1024,nprobe=16" \
-    --sizes 10k,50k,100k,200k --project 1m,8.8m --budget-ms 100 --latency-queries 100 --out reports/scale
+    --sizes 10k,50k,100k,200k --project 1m,8.8m --budget-ms 100 --latency-queries 100 --overwrite "$OVERWRITE" --out reports/scale
   # re-fit without measuring: add --report-only
   ;;
 ann100k)
-  bench sweep --config sweeps/ann-100k.toml --latency-queries 100 --out reports/sweeps
+  bench sweep --config sweeps/ann-100k.toml --latency-queries 100 --overwrite "$OVERWRITE" --out reports/sweeps
   ;;
 train)
   bench train biencoder --base "$M" --dataset scifact --pairs title-text --negatives inbatch --hard-negatives bm25:1 \
     --batch-size 32 --temperature 0.05 --epochs 1 --out models/ft-scifact
   # joins the tfidf/bm25/biencoder rows of the 'leaderboards' step (same subset, same folder)
-  bench run --dataset scifact --methods "biencoder:model=models/ft-scifact" --out reports/runs
+  bench run --dataset scifact --methods "biencoder:model=models/ft-scifact" --overwrite "$OVERWRITE" --out reports/runs
   # what else was tried: inverse-cloze pairs (one sentence -> the rest of its abstract), 60 steps
   bench train biencoder --base "$M" --dataset scifact --pairs ict --negatives inbatch --hard-negatives bm25:1 \
     --batch-size 32 --temperature 0.05 --max-steps 60 --eval-every 20 --out models/ft-scifact-ict
-  bench run --dataset scifact --methods "biencoder:model=models/ft-scifact-ict" --out reports/runs
+  bench run --dataset scifact --methods "biencoder:model=models/ft-scifact-ict" --overwrite "$OVERWRITE" --out reports/runs
   # and negatives mined by the model itself instead of BM25 (dense:1, ANCE-style), one epoch
   bench train biencoder --base "$M" --dataset scifact --pairs title-text --negatives inbatch --hard-negatives dense:1 \
     --batch-size 32 --temperature 0.05 --epochs 1 --out models/ft-scifact-dense
-  bench run --dataset scifact --methods "biencoder:model=models/ft-scifact-dense" --out reports/runs
+  bench run --dataset scifact --methods "biencoder:model=models/ft-scifact-dense" --overwrite "$OVERWRITE" --out reports/runs
   # one epoch of 830 steps x 6 queries x (1 positive + 4 BM25 negatives), 128 tokens, lr 5e-5: ~42 min on 2 cores
   bench train cross-encoder --base "$M" --dataset scifact --pairs title-text --hard-negatives bm25:4 --batch-size 30 \
     --lr 5e-5 --max-length 128 --eval-every 100 --save-every 50 --out models/ce-scifact
   for m in ft-scifact ft-scifact-ict ft-scifact-dense ce-scifact; do mkdir -p reports/training/$m; cp models/$m/train_log.json models/$m/train_curve.png reports/training/$m/; done
   bench sweep --dataset msmarco-dl19 --method "bm25>>ce:model=models/ce-scifact;max_length=256;depth=10,20,50,100,200" \
-    --method "bm25>>oracle:depth=100" --latency-queries 3 --out reports/sweeps
+    --method "bm25>>oracle:depth=100" --latency-queries 3 --overwrite "$OVERWRITE" --out reports/sweeps
   bench sweep --dataset scifact --queries 50 --method "bm25>>ce:model=models/ce-scifact;max_length=256;depth=10,20,50,100,200" \
-    --method "bm25>>oracle:depth=100" --latency-queries 3 --out reports/sweeps
+    --method "bm25>>oracle:depth=100" --latency-queries 3 --overwrite "$OVERWRITE" --out reports/sweeps
   ;;
 report)
   bench report reports/runs reports/sweeps/msmarco-dl19 reports/sweeps/scifact/fulldocs-50q-* --baseline bm25 \

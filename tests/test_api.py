@@ -16,14 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_run_returns_a_result_set_that_saves_and_loads_back(tmp_path, shared_data):
     results = bench.run("bm25,tfidf", dataset="scifact", corpus=600, queries=20, latency_queries=5)
-    assert len(results) == 2 and results["bm25"]["method"] == "bm25"
+    assert len(results) == 2 and results["bm25"].method == "bm25"
     assert results["bm25:k1=0.9,b=0.4"] is results["bm25"]
     board = results.leaderboard()
     assert "| `bm25` |" in board and "latency@10" in board.lower()
     results.save(tmp_path)
     frame = bench.load_results(tmp_path).to_pandas()
     assert sorted(frame["method"]) == ["bm25", "tfidf"] and (frame["latency_k"] == 10).all()
-    assert frame.set_index("method").loc["bm25", "nDCG@10"] == results["bm25"]["metrics"]["nDCG@10"]
+    assert frame.set_index("method").loc["bm25", "nDCG@10"] == results["bm25"].metrics["nDCG@10"]
 
 
 def test_api_validates_like_the_cli(shared_data):
@@ -48,4 +48,4 @@ def test_a_measure_a_user_asks_for_becomes_a_column(shared_data):
     board = results.leaderboard()
     header = next(line for line in board.splitlines() if line.startswith("| Method"))
     assert "| AP |" in header and "| P@30 |" in header
-    assert f"{results['bm25']['metrics']['P@30']:.4f}" in board
+    assert f"{results['bm25'].metrics['P@30']:.4f}" in board

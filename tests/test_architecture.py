@@ -60,3 +60,18 @@ def test_every_package_says_what_lives_there():
     for init in [*ROOT.glob("bench/**/__init__.py"), ROOT / "retrievers" / "__init__.py"]:
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
         assert doc and len(doc.split()) >= 8, f"{init.relative_to(ROOT)} needs a docstring saying what lives there"
+
+
+def test_the_harness_never_imports_rendering_and_rendering_never_imports_the_cli():
+    """Data flows one way: harness -> Result -> reports; a table can change without touching measurement."""
+    for path, names in imports("bench/harness").items():
+        wrong = sorted(m for m in names if _within(m, {"bench.reports", "bench.cli", "bench.api"}))
+        assert not wrong, f"{path} imports {wrong}"
+    for path, names in imports("bench/reports").items():
+        assert not any(_within(m, {"bench.cli"}) for m in names), f"{path} imports bench.cli"
+
+
+def test_no_module_outgrows_one_job():
+    too_long = [str(path.relative_to(ROOT)) for folder in ("bench", "retrievers") for path in (ROOT / folder).rglob("*.py")
+                if len(path.read_text(encoding="utf-8").splitlines()) > 320]
+    assert not too_long, f"modules over ~300 lines: {too_long}"

@@ -91,7 +91,7 @@ def test_negative_batch_size_never_reaches_the_encoder_cache(tiny_model):
 def test_corrupt_embedding_cache_is_reported_and_rebuilt(toy, tiny_model):
     spec = f"bert:model={tiny_model},max_length=40"
     clean, _ = _run(toy, spec)
-    folder = cache_dir() / "embeddings" / clean["stats"]["embeddings"]["key"]
+    folder = cache_dir() / "embeddings" / clean.stats["embeddings"]["key"]
     for damage in ("manifest", "vectors"):
         if damage == "manifest":
             (folder / "manifest.json").write_text("{ not json")
@@ -100,8 +100,8 @@ def test_corrupt_embedding_cache_is_reported_and_rebuilt(toy, tiny_model):
             (folder / "embeddings.npy").write_bytes(data[: len(data) // 2])
         result, warnings = _run(toy, spec)
         assert len(warnings) == 1 and "corrupt" in warnings[0] and "encoding again" in warnings[0]
-        assert result["metrics"] == clean["metrics"]
-        assert result["stats"]["embeddings"]["encoded_docs"] == len(toy.corpus)
+        assert result.metrics == clean.metrics
+        assert result.stats["embeddings"]["encoded_docs"] == len(toy.corpus)
 
 
 def test_corrupt_faiss_index_is_reported_and_rebuilt(toy, tiny_model):
@@ -111,14 +111,14 @@ def test_corrupt_faiss_index_is_reported_and_rebuilt(toy, tiny_model):
     index_file.write_bytes(b"garbage" * 10)
     result, warnings = _run(toy, spec)
     assert len(warnings) == 1 and "corrupt" in warnings[0] and "rebuilding" in warnings[0]
-    assert result["metrics"] == clean["metrics"]
+    assert result.metrics == clean.metrics
     again, warnings = _run(toy, spec)
-    assert warnings == [] and again["stats"].get("index_reused")
+    assert warnings == [] and again.stats.get("index_reused")
 
 
 def test_ivf_nlist_above_the_corpus_size_records_the_value_used(toy, tiny_model):
     result, warnings = _run(toy, f"ivf:model={tiny_model},max_length=40,nlist=64,nprobe=64")
-    assert result["params"]["nlist"] == len(toy.corpus) and result["params_used"]["nlist"] == len(toy.corpus)
+    assert result.params["nlist"] == len(toy.corpus) and result.params_used["nlist"] == len(toy.corpus)
     assert any("used nlist=" in w for w in warnings)
 
 
@@ -133,7 +133,7 @@ def test_corrupt_lucene_index_is_reported_and_rebuilt(toy, damage):
             segments.write_bytes(b"\0" * 16)
     result, warnings = _run(toy, "bm25")
     assert len(warnings) == 1 and "corrupt" in warnings[0] and "rebuilding" in warnings[0], warnings
-    assert result["metrics"] == clean["metrics"] and result["build"]["reused"] is False
+    assert result.metrics == clean.metrics and result.build.reused is False
 
 
 def test_staging_folder_of_a_killed_bm25_build_is_removed(toy):
@@ -163,7 +163,7 @@ def test_corrupt_cross_encoder_score_store_is_reported_and_rebuilt(toy, tmp_path
     store.write_bytes(b"this is not a database" * 100)
     result, warnings = _run(toy, spec, measure_latency=False)
     assert len(warnings) == 1 and "corrupt" in warnings[0]
-    assert result["metrics"] == clean["metrics"]
+    assert result.metrics == clean.metrics
     assert sqlite3.connect(store).execute("SELECT count(*) FROM scores").fetchone()[0] > 0
 
 
@@ -191,10 +191,10 @@ def test_float16_storage_halves_the_cache_and_keeps_the_ranking(toy, tiny_model)
     spec = f"bert:model={tiny_model},max_length=24"
     full, _ = _run(toy, spec, measure_latency=False)
     half, _ = _run(toy, spec + ",storage=float16", measure_latency=False)
-    folders = {r["stats"]["embeddings"]["key"]: r for r in (full, half)}
+    folders = {r.stats["embeddings"]["key"]: r for r in (full, half)}
     assert len(folders) == 2  # separate cache entries
     sizes = {key: (cache_dir() / "embeddings" / key / "embeddings.npy").stat().st_size for key in folders}
     small, large = sorted(sizes.values())
     assert small < 0.6 * large
-    assert half["metrics"]["R@10"] == full["metrics"]["R@10"]
+    assert half.metrics["R@10"] == full.metrics["R@10"]
     assert canonical(spec + ",storage=float16").key.endswith("storage=float16")

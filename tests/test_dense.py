@@ -104,19 +104,19 @@ def test_bert_and_biencoder_run_end_to_end_on_a_tiny_model(tiny_model, toy):
         assert set(run) == set(toy.queries)
         assert all(1 <= len(hits) <= 5 for hits in run.values())
         assert "q2" not in [doc for doc, _ in run["q2"]]
-        breakdown = result["latency_breakdown_ms"]
+        breakdown = result.latency.breakdown_ms
         assert breakdown["encode"]["n"] == len(toy.queries) and breakdown["search"]["n"] == len(toy.queries)
-        assert result["latency_ms"]["p50"] >= breakdown["encode"]["p50"]
-    assert result["params"]["query_prefix"] == "q: "
+        assert result.latency.percentiles_ms["p50"] >= breakdown["encode"]["p50"]
+    assert result.params["query_prefix"] == "q: "
 
 
 def test_second_run_with_a_warm_cache_encodes_nothing(tiny_model, toy):
     settings = RunSettings(out_dir=None, k=5, measure_latency=False)
     cold, _ = run_method(toy, f"biencoder:model={tiny_model},max_length=64", settings)
     warm, _ = run_method(toy, f"biencoder:model={tiny_model},max_length=64", settings)
-    assert cold["build"]["encoded_docs"] == len(toy.corpus) and not cold["build"]["reused"]
-    assert warm["build"]["encoded_docs"] == 0 and warm["build"]["reused"]
-    assert warm["metrics"] == cold["metrics"]
+    assert cold.build.encoded_docs == len(toy.corpus) and not cold.build.reused
+    assert warm.build.encoded_docs == 0 and warm.build.reused
+    assert warm.metrics == cold.metrics
 
 
 def test_cuda_path_is_skipped_cleanly_without_cuda(tiny_model):

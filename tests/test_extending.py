@@ -62,7 +62,7 @@ def toy(tmp_path):
 def test_a_new_method_is_one_class_and_one_registry_line(toy, monkeypatch):
     monkeypatch.setitem(registry.REGISTRY, "overlap", f"{__name__}:WordOverlap")  # the one registry line
     result, run = run_method(toy, "overlap", RunSettings(out_dir=None, warmup=0))
-    assert result["metrics"]["R@10"] > 0 and run["q1"][0][0] == "d1"
+    assert result.metrics["R@10"] > 0 and run["q1"][0][0] == "d1"
     with pytest.raises(BenchError, match="not a valid bool"):
         registry.validate("overlap:lowercase=maybe")
 
@@ -74,7 +74,7 @@ def test_a_new_index_backend_is_one_class_and_one_registry_line(toy, tiny_model,
     toy_backend, run = run_method(toy, f"bert-numpy:model={tiny_model},max_length=32", settings)
     flat, flat_run = run_method(toy, f"bert:model={tiny_model},max_length=32", settings)
     assert [d for d, _ in run["q1"]] == [d for d, _ in flat_run["q1"]]
-    assert toy_backend["metrics"] == flat["metrics"]
+    assert toy_backend.metrics == flat.metrics
 
 
 @pytest.mark.parametrize("backend", ["bert-binary:rescore=3", "bert-quant:bits=8", "bert-ivf:nlist=2,nprobe=2"])
@@ -82,12 +82,13 @@ def test_every_encoder_works_with_every_index_backend(toy, tiny_model, backend):
     name, _, params = backend.partition(":")
     result, run = run_method(toy, f"{name}:model={tiny_model},max_length=32,{params}",
                              RunSettings(out_dir=None, warmup=0, measure_latency=False))
-    assert set(run) == set(toy.queries) and result["method_name"] == name
-    assert result["params"]["model"] == str(tiny_model) and result["params"]["pooling"] == "mean"
+    assert set(run) == set(toy.queries) and result.method_name == name
+    assert result.params["model"] == str(tiny_model) and result.params["pooling"] == "mean"
 
 
 def test_a_sweep_builds_once_per_build_group_and_applies_query_parameters(toy, tiny_model, tmp_path, monkeypatch):
-    from bench.harness.sweep import expand_grid, run_sweep
+    from bench.harness.job import Job
+    from bench.harness.sweep import expand_grid
 
     builds = []
     real_build = registry.build
@@ -95,18 +96,18 @@ def test_a_sweep_builds_once_per_build_group_and_applies_query_parameters(toy, t
     encoder = f"model={tiny_model};max_length=32"
     points = [*expand_grid(f"ivf:{encoder};nlist=2;nprobe=1,2"), *expand_grid(f"bert:{encoder}"),
               *expand_grid("bm25:k1=0.9,1.2;b=0.4,0.75"), *expand_grid("tfidf>>constant:depth=2,4")]
-    settings = RunSettings(out_dir=tmp_path, warmup=0, latency_queries=2)
-    results = run_sweep(toy, points, settings, tmp_path)
+    job = Job.create(points, dataset="toy", out_dir=tmp_path, warmup=0, latency_queries=2)
+    results = job.run(toy).results
     # ivf, bert, bm25 and the cascade: one build each (the cascade builds its first stage through the registry too)
     assert len(builds) == 5 and len(results) == 9
     ivf_1, ivf_2, flat = results[0], results[1], results[2]
-    assert (ivf_1["params"]["nprobe"], ivf_2["params"]["nprobe"]) == (1, 2)
-    assert ivf_2["per_query"] == flat["per_query"]  # every cluster probed: exact
-    bm25_runs = {Path(r["path"]).with_suffix(".trec").read_text() for r in results[3:7]}
+    assert (ivf_1.params["nprobe"], ivf_2.params["nprobe"]) == (1, 2)
+    assert ivf_2.per_query == flat.per_query  # every cluster probed: exact
+    bm25_runs = {Path(r.path).with_suffix(".trec").read_text() for r in results[3:7]}
     assert len(bm25_runs) == 4  # each k1/b reached the searcher: four different sets of scores
-    assert [r["params"]["depth"] for r in results[7:]] == [2, 4]
-    again = run_sweep(toy, points, settings, tmp_path)  # everything stored: nothing rebuilt
-    assert len(builds) == 5 and [r["timestamp"] for r in again] == [r["timestamp"] for r in results]
+    assert [r.params["depth"] for r in results[7:]] == [2, 4]
+    again = job.run(toy).results  # everything stored and the policy is reuse: nothing rebuilt
+    assert len(builds) == 5 and [r.timestamp for r in again] == [r.timestamp for r in results]
 
 
 def test_index_size_follows_each_points_query_parameters(toy, tiny_model):
@@ -116,4 +117,23 @@ def test_index_size_follows_each_points_query_parameters(toy, tiny_model):
     points = [f"binary:model={tiny_model},max_length=32,rescore={depth}" for depth in (0, 5)]
     settings = RunSettings(out_dir=None, warmup=0, measure_latency=False)
     pure, rescored = [result for result, _ in run_group(toy, points, settings)]
-    assert rescored["build"]["index_bytes"] > 10 * pure["build"]["index_bytes"] > 0
+    assert rescored.build.index_bytes > 10 * pure.build.index_bytes > 0
+
+
+def test_a_new_column_is_one_registry_line_and_shows_everywhere(toy, monkeypatch):
+    """Add a toy column (documents per index MB) the way the README says: one ``register`` line. It then appears
+    in the leaderboard, the sweep table and the DataFrame without touching any renderer."""
+    from bench.api import ResultSet
+    from bench.reports import columns
+    from bench.reports.leaderboard import markdown
+    from bench.reports.sweep_tables import sweep_columns
+
+    monkeypatch.setattr(columns, "REGISTRY", dict(columns.REGISTRY))
+    columns.register(columns.Column("docs_per_query", "docs per query", lambda r: r.dataset.n_docs / r.dataset.n_queries,
+                                    None, "{:.1f}", "toy column", ("leaderboard", "sweep")))
+    result, _ = run_method(toy, "tfidf", RunSettings(out_dir=None, warmup=0, measure_latency=False))
+    expected = f"{len(toy.corpus) / len(toy.queries):.1f}"
+    header = next(line for line in markdown([result]).splitlines() if line.startswith("| Method"))
+    assert "docs per query" in header and f"| {expected} |" in markdown([result])
+    assert "docs per query" in [c.header for c in sweep_columns([result], None)]
+    assert ResultSet([result]).to_pandas().loc[0, "docs_per_query"] == pytest.approx(float(expected), abs=0.05)

@@ -3,6 +3,7 @@ metrics identical to trec_eval on the written run file, and the tie report."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 import time
@@ -30,8 +31,8 @@ def lexical_runs(shared_data, tmp_path_factory):
             result, _ = run_method(data, method, RunSettings(out_dir=None, measure_latency=False))
             from bench.harness.store import write_result
 
-            path = write_result(out, result, _)
-            found[(name, method)] = (data, result, path.with_suffix(".trec"))
+            stored = write_result(out, result, _)
+            found[(name, method)] = (data, stored, Path(stored.path).with_suffix(".trec"))
     return found
 
 
@@ -40,23 +41,23 @@ def lexical_runs(shared_data, tmp_path_factory):
 def test_ir_measures_on_the_written_run_file_equals_benchs_per_query_values(lexical_runs, name, method):
     data, result, trec = lexical_runs[(name, method)]
     qrels = [ir_measures.Qrel(q, d, g) for q, docs in data.qrels.items() for d, g in docs.items()]
-    measures = [ir_measures.parse_measure(m) for m in result["per_query"]]
+    measures = [ir_measures.parse_measure(m) for m in result.per_query]
     from_file = {str(m): {} for m in measures}
     for metric in ir_measures.iter_calc(measures, qrels, list(ir_measures.read_trec_run(str(trec)))):
         from_file[str(metric.measure)][metric.query_id] = metric.value
-    for measure, values in result["per_query"].items():
+    for measure, values in result.per_query.items():
         for query_id, value in values.items():
             assert from_file[measure].get(query_id, 0.0) == value, (measure, query_id)
 
 
 def test_lexical_methods_do_produce_ties_so_the_file_test_is_meaningful(lexical_runs):
-    tied = {key: result["ties"]["queries_with_ties_in_top"] for key, (_, result, _) in lexical_runs.items()}
+    tied = {key: result.ties.queries_with_ties_in_top for key, (_, result, _) in lexical_runs.items()}
     assert sum(tied.values()) > 0, tied
 
 
 def test_bm25_on_scifact_still_reproduces_anserini(lexical_runs):
     _, result, _ = lexical_runs[("scifact", "bm25")]
-    assert round(result["metrics"]["nDCG@10"], 4) == 0.6789 and round(result["metrics"]["R@100"], 4) == 0.9253
+    assert round(result.metrics["nDCG@10"], 4) == 0.6789 and round(result.metrics["R@100"], 4) == 0.9253
 
 
 def test_tie_orders_and_the_tie_report():
@@ -112,17 +113,17 @@ def test_latency_is_timed_at_latency_k_with_one_thread_and_recorded(tmp_path, mo
     single = {k for n, k in recorders[0].depths if n == 1}
     batch = {k for n, k in recorders[0].depths if n > 1}
     assert single == {3} and batch == {51}  # quality run: k + 1 for the self-hit convention
-    assert result["latency"]["k"] == 3 and result["latency"]["threads"] == 1 and result["config"]["k"] == 50
-    assert result["latency"]["load"]["busy"] in (True, False)
+    assert result.latency.k == 3 and result.latency.threads == 1 and result.settings.k == 50
+    assert result.latency.load.busy in (True, False)
 
 
 def test_cascade_times_first_stage_at_depth_and_reports_stage_breakdown(tmp_path):
     folder = write_beir(tmp_path / "toy", TOY_DOCS, TOY_QUERIES, TOY_QRELS)
     data = load_dataset(str(folder))
     result, run = run_method(data, "tfidf>>constant:depth=4", RunSettings(out_dir=None, latency_k=2, warmup=0))
-    breakdown = result["latency_breakdown_ms"]
+    breakdown = result.latency.breakdown_ms
     assert breakdown["first_stage"]["n"] == breakdown["rerank"]["n"] == len(data.queries)
-    from bench.reports.leaderboard import stages_text
+    from bench.reports.columns import stages_text
 
     assert " + " in stages_text(result)
 
@@ -173,13 +174,15 @@ def test_load_record_sees_another_process_using_a_core():
 def test_busy_rows_and_wide_tie_ranges_get_footnotes():
     from bench.reports.leaderboard import footnotes, markdown
 
-    base = json.loads(json.dumps({
+    from bench.harness.result import Result
+
+    base = Result.from_json({
         "method": "bm25", "metrics": {"nDCG@10": 0.5}, "latency_ms": {"p50": 1.0},
         "latency": {"k": 10, "threads": 1, "load": {"busy": True, "other_cores": 1.2, "steal_fraction": 0.0}},
         "ties": {"range": 0.01, "worst": 0.49, "best": 0.50, "queries_tie_across_cutoff": 3},
         "dataset": {"name": "x", "split": "test", "n_docs": 1, "n_queries": 1, "fingerprint": "f"},
         "build": {}, "config": {"k": 1000, "warmup": 5, "threads": 2},
-    }))
+    })
     notes = footnotes([base])
     assert notes[0].startswith("†") and "busy" in notes[0] and notes[1].startswith("‡") and "0.4900–0.5000" in notes[1]
     table = markdown([base])

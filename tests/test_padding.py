@@ -62,8 +62,8 @@ def test_exact_dense_search_can_only_lose_quality_as_documents_are_added(padded,
     before, _ = run_method(padded["full"], spec, settings)
     after, _ = run_method(padded["10k"], spec, settings)
     for measure in ("nDCG@10", "R@100"):
-        for query_id, value in after["per_query"][measure].items():
-            assert value <= before["per_query"][measure][query_id] + 1e-12, (measure, query_id)
+        for query_id, value in after.per_query[measure].items():
+            assert value <= before.per_query[measure][query_id] + 1e-12, (measure, query_id)
 
 
 def test_headline_command_pads_with_no_other_flag(run_cli, tmp_path, shared_data):

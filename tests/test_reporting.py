@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from bench.harness.check import Verdict, confirm_latency_failures, judge_quality, judge_ratio
+from bench.reports.check import Verdict, confirm_latency_failures, judge_quality, judge_ratio
 from bench.reports.scale import fit_power_law
 from bench.reports.significance import holm, paired_pvalue, wins_losses
 from retrievers.base import Param
@@ -80,10 +80,14 @@ def test_gate_judgements():
 
 
 def _latency_verdicts(baseline, p50_ms, calibration):
-    from bench.harness.check import compare
+    from bench.reports.check import compare
 
-    results = [{"method": e["method"], "dataset": {"fingerprint": e["fingerprint"]}, "metrics": {"nDCG@10": 0.5},
-                "latency_ms": {"p50": p50_ms}} for e in baseline["expected"]]
+    from bench.harness.result import Latency, Result, SubsetInfo
+    from bench.harness.settings import RunSettings
+
+    results = [Result(e["method"], e["method"], e["method"], SubsetInfo("toy", "test", 1, 1, e["fingerprint"]),
+                      RunSettings(out_dir=None), {"nDCG@10": 0.5}, latency=Latency(percentiles_ms={"p50": p50_ms, "n": 1}))
+               for e in baseline["expected"]]
     return results, compare(baseline, results, calibration)
 
 

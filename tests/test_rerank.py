@@ -61,17 +61,17 @@ def test_sanity_rerankers_on_real_data(shared_data, dataset):
     data = make_subset(load_dataset(dataset), corpus_size=None, n_queries=40, seed=0)
     bm25, bm25_run = run_method(data, "bm25", _settings())
     constant, constant_run = run_method(data, "bm25>>constant:depth=100", _settings())
-    assert constant["metrics"] == bm25["metrics"] and constant["per_query"] == bm25["per_query"]
+    assert constant.metrics == bm25.metrics and constant.per_query == bm25.per_query
     assert [[d for d, _ in constant_run[q]] for q in data.queries] == [[d for d, _ in bm25_run[q]] for q in data.queries]
-    assert constant["first_stage_metrics"] == bm25["metrics"]
+    assert constant.first_stage_metrics == bm25.metrics
 
     oracle, _ = run_method(data, "bm25>>oracle:depth=100", _settings())
-    assert oracle["metrics"]["nDCG@10"] == pytest.approx(_ceiling_ndcg10(bm25_run, data.qrels, 100), abs=1e-9)
-    assert oracle["metrics"]["nDCG@10"] > bm25["metrics"]["nDCG@10"]
-    assert oracle["metrics"]["R@1000"] == pytest.approx(bm25["metrics"]["R@1000"])  # the tail keeps first-stage order
+    assert oracle.metrics["nDCG@10"] == pytest.approx(_ceiling_ndcg10(bm25_run, data.qrels, 100), abs=1e-9)
+    assert oracle.metrics["nDCG@10"] > bm25.metrics["nDCG@10"]
+    assert oracle.metrics["R@1000"] == pytest.approx(bm25.metrics["R@1000"])  # the tail keeps first-stage order
 
     shuffled, _ = run_method(data, "bm25>>shuffle:depth=100", _settings())
-    assert shuffled["metrics"]["nDCG@10"] < 0.6 * bm25["metrics"]["nDCG@10"]
+    assert shuffled.metrics["nDCG@10"] < 0.6 * bm25.metrics["nDCG@10"]
     assert sanity_warnings(shuffled)  # a reranker below its own first stage is flagged
 
 
@@ -116,10 +116,10 @@ def test_two_class_cross_encoder_uses_softmax(tmp_path):
 def test_cascade_run_reports_split_latency_and_sanity_metrics(tiny_ce, tmp_path):
     data = load_dataset(str(write_beir(tmp_path / "toy", TOY_DOCS, TOY_QUERIES, TOY_QRELS)))
     result, run = run_method(data, f"tfidf>>ce:model={tiny_ce},depth=3", RunSettings(out_dir=None, k=5, warmup=1))
-    assert set(result["latency_breakdown_ms"]) == {"first_stage", "rerank"}
-    assert result["latency_breakdown_ms"]["rerank"]["n"] == len(data.queries)
-    assert {"first_stage_metrics", "shuffle_metrics"} <= set(result)
-    assert result["params"]["depth"] == 3 and result["params"]["reranker"] == "ce"
+    assert set(result.latency.breakdown_ms) == {"first_stage", "rerank"}
+    assert result.latency.breakdown_ms["rerank"]["n"] == len(data.queries)
+    assert {"first_stage", "shuffle"} <= set(result.auxiliary_metrics)
+    assert result.params["depth"] == 3 and result.params["reranker"] == "ce"
 
 
 def test_non_classifier_and_bad_specs_are_clear_errors(run_cli, tmp_path, tiny_model):

@@ -25,7 +25,7 @@ def test_toy_rankings_put_the_relevant_doc_first_and_never_return_the_query_id(t
     assert "q2" not in [doc for doc, _ in run["q2"]]
     assert run["q2"][0][0] == "d2"
     assert all(len(hits) <= 5 for hits in run.values())
-    assert result["metrics"]["R@1"] == pytest.approx(1.0)
+    assert result.metrics["R@1"] == pytest.approx(1.0)
 
 
 def test_scores_are_sorted_and_ties_keep_corpus_order(tmp_path):
@@ -48,19 +48,19 @@ def test_top_k_breaks_ties_by_position():
 
 def test_bm25_reproduces_anserini_scifact_flat(shared_data):
     result, _ = run_method(load_dataset("scifact"), "bm25:k1=0.9,b=0.4", _settings())
-    assert round(result["metrics"]["nDCG@10"], 4) == 0.6789
-    assert round(result["metrics"]["R@100"], 4) == 0.9253
+    assert round(result.metrics["nDCG@10"], 4) == 0.6789
+    assert round(result.metrics["R@100"], 4) == 0.9253
 
 
 def test_bm25_reproduces_anserini_cacm_map(shared_data):
     result, _ = run_method(load_dataset("cacm"), "bm25", _settings(measures=("AP", "P@30")))
-    assert round(result["metrics"]["AP"], 4) == 0.3123
-    assert round(result["metrics"]["P@30"], 4) == 0.1942
+    assert round(result.metrics["AP"], 4) == 0.3123
+    assert round(result.metrics["P@30"], 4) == 0.1942
 
 
 def test_bm25_parameters_change_the_ranking(shared_data):
     data = load_dataset("scifact")
     default, _ = run_method(data, "bm25", _settings(measures=("nDCG@10",)))
     changed, _ = run_method(data, "bm25:k1=3.0,b=1.0", _settings(measures=("nDCG@10",)))
-    assert default["metrics"]["nDCG@10"] != changed["metrics"]["nDCG@10"]
-    assert changed["build"]["reused"] is True  # same documents: the Lucene index is reused, only scoring changes
+    assert default.metrics["nDCG@10"] != changed.metrics["nDCG@10"]
+    assert changed.build.reused is True  # same documents: the Lucene index is reused, only scoring changes

@@ -26,7 +26,7 @@ def test_sweep_runs_every_point_resumes_and_writes_plots(run_cli, tmp_path, tiny
     assert code == 0, err
     assert {p: p.stat().st_mtime_ns for p in results} == stamps
 
-    code, _, err = run_cli(*args, "--force")
+    code, _, err = run_cli(*args, "--overwrite", "always")
     assert code == 0, err
     assert all(p.stat().st_mtime_ns != stamps[p] for p in results)
 

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from bench.cli.app import cli
-from bench.cli.common import err_console, make_settings, out_console
+from bench.cli.common import err_console, out_console
 
 
 @cli.command()
@@ -39,41 +39,26 @@ def check(baseline_path, update_baseline, dataset, corpus, queries, seed, method
     """
     from rich.table import Table
 
-    from bench.harness.check import (calibration_ms, compare, confirm_latency_failures, make_baseline, read_baseline,
-                             write_baseline)
-    from bench.data.prepare import prepare_dataset
-    from bench.harness.runner import make_progress, run_methods
-    from retrievers import validate
+    from bench.progress import make_progress
+    from bench.reports.check import run_gate
     from retrievers.spec import split_specs
 
+    update = None
     if update_baseline:
-        job = {"dataset": dataset, "corpus": corpus, "queries": queries, "seed": seed,
-               "methods": split_specs(methods), "latency_queries": latency_queries, "k": 100, "latency_k": 10}
-    else:
-        job = read_baseline(Path(baseline_path))["job"]
-    specs = [validate(spec) for spec in job["methods"]]
-    settings = make_settings(k=job["k"], latency_k=job.get("latency_k", 10), latency_queries=job["latency_queries"],
-                             out_dir=Path(out))
-    data = prepare_dataset(job["dataset"], corpus=job["corpus"], queries=job["queries"], seed=job["seed"])
-    before = calibration_ms()
+        update = {"dataset": dataset, "corpus": corpus, "queries": queries, "seed": seed, "methods": split_specs(methods),
+                  "latency_queries": latency_queries, "k": 100, "latency_k": 10}
+
+    def say_remeasuring(names: list[str]) -> None:
+        err_console.print(f"re-measuring latency of {escape(', '.join(names))} to tell a regression from noise")
+
     with make_progress(err_console) as progress:
-        results = run_methods(data, specs, settings, progress)
-    calibration = min(before, calibration_ms())
+        outcome = run_gate(Path(baseline_path), Path(out), update, progress, say_remeasuring)
     if update_baseline:
-        write_baseline(Path(baseline_path), make_baseline(job, results, calibration))
-        err_console.print(escape(f"wrote baseline {baseline_path} ({len(results)} methods, calibration {calibration:.2f} ms)"))
+        err_console.print(escape(f"wrote baseline {baseline_path} ({len(outcome.results)} methods, "
+                                 f"calibration {outcome.calibration:.2f} ms)"))
         return
-    baseline = read_baseline(Path(baseline_path))
-
-    def remeasure(methods: list[str]) -> tuple[list[dict], float]:
-        err_console.print(f"re-measuring latency of {escape(', '.join(methods))} to tell a regression from noise")
-        before_ms = calibration_ms()
-        with make_progress(err_console) as progress:
-            again = run_methods(data, [spec for spec in specs if str(spec) in methods], settings, progress)
-        return again, min(before_ms, calibration_ms())
-
-    verdicts = confirm_latency_failures(baseline, compare(baseline, results, calibration), remeasure)
-    table = Table(title=f"bench check vs {baseline_path} (calibration {calibration:.2f} ms)")
+    verdicts = outcome.verdicts
+    table = Table(title=f"bench check vs {baseline_path} (calibration {outcome.calibration:.2f} ms)")
     for column in ("method", "check", "expected", "measured", "tolerance", "status", "note"):
         table.add_column(column, justify="right" if column in ("expected", "measured") else "left")
     colors = {"OK": "green", "OKish": "yellow", "FAIL": "red"}
@@ -84,6 +69,6 @@ def check(baseline_path, update_baseline, dataset, corpus, queries, seed, method
     out_console().print(table)
     if any(v.status == "OKish" for v in verdicts):
         err_console.print("OKish: better than the baseline beyond tolerance; consider `bench check --update-baseline`.")
-    if any(v.status == "FAIL" for v in verdicts):
+    if outcome.failed:
         err_console.print("[red]regression:[/] at least one check FAILED")
         sys.exit(1)

@@ -61,10 +61,19 @@ def measuring_options(function):
     return function
 
 
+def overwrite_option(default: str):
+    """``--overwrite reuse|always``: the job's one reuse policy, the same option on every command that runs a job."""
+    return click.option(
+        "--overwrite", type=click.Choice(["reuse", "always"]), default=default, show_default=True,
+        help="reuse: load a stored result whose reuse key matches (same text, spec, model weights, settings, "
+             "bench version) instead of measuring it again; always: re-measure and replace it.")
+
+
 def make_settings(*, k=1000, latency_k=10, threads=None, latency_threads=1, device="auto", batch_size=64,
                   latency_queries=None, warmup=5, ties="score", **rest):
-    """One place that turns options into validated ``RunSettings`` (bad values: one line, exit 2, nothing written)."""
-    from bench.harness.runner import RunSettings
+    """Validated ``RunSettings`` for commands that measure no job (encode, train): the same ``RunSettings.validate``
+    that ``Job.create`` calls, so bad values give the same one line."""
+    from bench.harness.settings import RunSettings
 
     settings = RunSettings(k=k, latency_k=latency_k, latency_threads=latency_threads, device=device,
                            batch_size=batch_size, latency_queries=latency_queries, warmup=warmup, ties=ties, **rest)

@@ -84,7 +84,7 @@ def encode(model, kind, params, dataset, corpus, queries, seed, data_dir, distra
     """
     from bench.data.prepare import prepare_dataset
     from bench.paths import cache_dir
-    from bench.harness.runner import make_progress
+    from bench.progress import make_progress
     from retrievers import Context, build, validate
 
     spec = validate(f"{kind}:model={model}" + (f",{params}" if params else ""))

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from bench.cli.app import cli
-from bench.cli.common import err_console, make_settings, out_console, warn
+from bench.cli.common import err_console, out_console, warn
 from bench.errors import BenchError
 
 
@@ -62,9 +62,8 @@ def reproduce(expected_path, only, out, data_dir) -> None:
     from rich.table import Table
 
     from bench import atomic
-    from bench.data.prepare import prepare_dataset
-    from bench.harness.reproduce import EXPECTED_FILE, load_expected, markdown, matrix_rows
-    from bench.harness.runner import make_progress, run_method
+    from bench.progress import make_progress
+    from bench.reports.reproduce import EXPECTED_FILE, load_expected, markdown, run_matrix
     from retrievers import validate
 
     conditions = load_expected(Path(expected_path) if expected_path else EXPECTED_FILE)
@@ -74,24 +73,18 @@ def reproduce(expected_path, only, out, data_dir) -> None:
         raise BenchError("no expected condition matches" + (f" '{only}'" if only else ""))
     for condition in conditions:
         validate(condition.method)
-    rows = []
-    settings = make_settings(out_dir=None, measure_latency=False)
     with make_progress(err_console) as progress:
-        for condition in conditions:
-            data = prepare_dataset(condition.dataset, data_dir=data_dir)
-            settings.measures = tuple(dict.fromkeys(("nDCG@10", "R@100", *condition.scores)))
-            result, _ = run_method(data, condition.method, settings, progress)
-            rows += matrix_rows(condition, result["metrics"])
+        rows = run_matrix(conditions, data_dir, progress)
     table = Table(title="reproduction matrix (expected: reports/expected.toml)")
     for column in ("dataset", "method", "measure", "expected", "measured", "status"):
         table.add_column(column, justify="right" if column in ("expected", "measured") else "left", overflow="fold")
     colors = {"OK": "green", "OKish": "yellow", "FAIL": "red"}
     for row in rows:
-        measured = "–" if row["measured"] is None else f"{row['measured']:.4f}"
-        table.add_row(escape(row["dataset"]), escape(row["method"]), row["measure"], f"{row['expected']:.4f}", measured,
-                      f"[{colors[row['status']]}]{row['status']}[/]")
+        measured = "–" if row.measured is None else f"{row.measured:.4f}"
+        table.add_row(escape(row.dataset), escape(row.method), row.measure, f"{row.expected:.4f}", measured,
+                      f"[{colors[row.status]}]{row.status}[/]")
     out_console().print(table)
     if out:
         atomic.write_text(Path(out), markdown(rows))
-    if any(row["status"] == "FAIL" for row in rows):
+    if any(row.status == "FAIL" for row in rows):
         sys.exit(1)

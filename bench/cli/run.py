@@ -10,7 +10,8 @@ import click
 from rich.markup import escape
 
 from bench.cli.app import cli
-from bench.cli.common import err_console, make_settings, measuring_options, out_console, stdout_to_stderr, warn
+from bench.cli.common import (err_console, measuring_options, out_console, overwrite_option, stdout_to_stderr,
+                               warn)
 
 
 @cli.command()
@@ -37,9 +38,10 @@ from bench.cli.common import err_console, make_settings, measuring_options, out_
               help="Comma-separated ir-measures names. Example: --measures 'nDCG@10,R@100,AP,P@30'")
 @click.option("--out", type=click.Path(file_okay=False), default="runs", show_default=True,
               help="Where result JSON, TREC run files and leaderboard.md go (<out>/<dataset>/<subset>/).")
+@overwrite_option("reuse")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout (everything else goes to stderr).")
-def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, no_latency, measures, out, as_json,
-        **measuring) -> None:
+def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, no_latency, measures, out, overwrite,
+        as_json, **measuring) -> None:
     """Run methods on a dataset subset and print a leaderboard.
 
     \b
@@ -49,38 +51,35 @@ def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, n
       bench run --methods bm25 --dataset scifact --json > bm25.json
       bench run --methods bm25 --dataset cacm --measures AP,P@30
     """
-    from bench.data import parse_size
-    from bench.data.prepare import prepare_dataset
-    from bench.reports.leaderboard import markdown, rich_table
-    from bench.harness.measures import DEFAULT_MEASURES
-    from bench.harness.store import group_dir
     from bench import atomic
-    from bench.harness.runner import make_progress, run_methods, sanity_warnings
-    from retrievers import validate
-    from retrievers.spec import split_specs
+    from bench.harness.job import Job
+    from bench.harness.runner import sanity_warnings
+    from bench.harness.store import group_dir, merged_with_folder
+    from bench.progress import make_progress
+    from bench.reports.leaderboard import markdown, rich_table
 
-    specs = [validate(text) for text in split_specs(methods)]
-    measure_names = tuple(m.strip() for m in measures.split(",")) if measures else DEFAULT_MEASURES
-    size = parse_size(corpus)
-    settings = make_settings(measure_latency=not no_latency, measures=measure_names, out_dir=Path(out), **measuring)
-
+    job = Job.create(methods, dataset=dataset, corpus=corpus, queries=queries, seed=seed, split=split,
+                     data_dir=data_dir, distractors=distractors, overwrite=overwrite, measure_latency=not no_latency,
+                     measures=tuple(m.strip() for m in measures.split(",")) if measures else None, out_dir=out,
+                     **measuring)
     with (stdout_to_stderr() if as_json else contextlib.nullcontext(sys.stdout)) as real_stdout:
-        data = prepare_dataset(dataset, corpus=size, queries=queries, seed=seed, split=split, data_dir=data_dir,
-                               distractors=distractors)
+        data = job.data.prepare()
         for warning in data.warnings:
             warn(warning)
         with make_progress(err_console) as progress:
-            results = run_methods(data, specs, settings, progress, on_warning=warn)
+            outcome = job.run(data, progress, on_warning=warn)
+        results = outcome.results
+        if outcome.reused:
+            err_console.print(escape(f"reused {len(outcome.reused)} stored result(s) with the same reuse key "
+                                     f"({', '.join(outcome.reused)}); --overwrite always re-measures"), highlight=False)
         for result in results:
             for warning in sanity_warnings(result):
                 warn(warning)
         # The subset folder's leaderboard covers every method measured there, not only this invocation's.
-        from bench.harness.store import merged_with_folder
-
-        board_path = group_dir(Path(out), results[0]["dataset"]) / "leaderboard.md"
+        board_path = group_dir(Path(out), results[0].dataset) / "leaderboard.md"
         atomic.write_text(board_path, markdown(list(merged_with_folder(board_path.parent, results).values())))
         if as_json:
-            real_stdout.write(json.dumps(results, indent=1) + "\n")
+            real_stdout.write(json.dumps([r.to_json(with_path=True) for r in results], indent=1) + "\n")
         else:
             out_console().print(rich_table(results))
             err_console.print(f"results: {escape(str(board_path.parent))}", highlight=False)

@@ -7,7 +7,7 @@ import click
 from rich.markup import escape
 
 from bench.cli.app import cli
-from bench.cli.common import err_console, make_settings, measuring_options, out_console, warn
+from bench.cli.common import err_console, measuring_options, out_console, overwrite_option, warn
 from bench.errors import BenchError
 
 
@@ -25,8 +25,9 @@ from bench.errors import BenchError
 @click.option("--out", type=click.Path(file_okay=False), default="runs/scale", show_default=True,
               help="Where results, the fit and plots go (reports/ is regenerated only by reports/regenerate.sh).")
 @click.option("--report-only", is_flag=True, help="Re-fit and re-plot the results already under --out without measuring.")
+@overwrite_option("reuse")
 def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, seed, data_dir, out, report_only,
-          **measuring) -> None:
+          overwrite, **measuring) -> None:
     """Measure methods at growing corpus sizes, fit power laws and project them to sizes you name.
 
     \b
@@ -35,31 +36,29 @@ def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, 
           --sizes 10k,50k,100k,200k --project 1m,8.8m --budget-ms 100 --latency-queries 100
     """
     from bench.data import parse_size
-    from bench.data.prepare import prepare_dataset
-    from bench.harness.runner import make_progress, run_methods
+    from bench.harness.job import Job
+    from bench.progress import make_progress
     from bench.reports.scale import report as scale_report
-    from retrievers import canonical, validate
-    from retrievers.spec import split_specs
 
-    specs = [validate(text) for text in split_specs(methods)]
     size_list = [parse_size(part) for part in sizes.split(",")]
     targets = [parse_size(part) for part in project_to.split(",")]
     if None in size_list or None in targets:
         raise BenchError("--sizes and --project take numbers of documents (1k, 2k, 8.8m), not 'full'")
     folder = Path(out) / dataset.replace("/", "_")
-    settings = make_settings(out_dir=folder / "runs", **measuring)
+    jobs = [Job.create(methods, dataset=dataset, corpus=size, queries=queries, seed=seed, data_dir=data_dir,
+                       distractors=distractors, overwrite=overwrite, out_dir=folder / "runs", **measuring)
+            for size in sorted(size_list)]
     results = []
     if report_only:
         from bench.reports.report import collect
+        from retrievers import canonical
 
-        wanted = {canonical(spec).key for spec in specs}  # stored results carry canonical keys
-        results = [r for r in collect([str(folder / "runs")]) if r["method"] in wanted]
+        wanted = {canonical(spec).key for spec in jobs[0].methods}  # stored results carry canonical keys
+        results = [r for r in collect([str(folder / "runs")]) if r.method in wanted]
     else:
         with make_progress(err_console) as progress:
-            for size in sorted(size_list):
-                data = prepare_dataset(dataset, corpus=size, queries=queries, seed=seed, data_dir=data_dir,
-                                       distractors=distractors)
-                results += run_methods(data, specs, settings, progress, on_warning=warn)
+            for job in jobs:
+                results += job.run(progress=progress, on_warning=warn).results
     title = f"{dataset}" + (f" + {distractors}" if distractors else "")
     text, plot = scale_report(results, targets, budget_ms, folder, title)
     out_console().print(text, highlight=False, markup=False)

@@ -7,7 +7,7 @@ import click
 from rich.markup import escape
 
 from bench.cli.app import cli
-from bench.cli.common import err_console, make_settings, measuring_options, out_console, warn
+from bench.cli.common import err_console, measuring_options, out_console, overwrite_option, warn
 from bench.errors import BenchError
 
 
@@ -28,8 +28,8 @@ from bench.errors import BenchError
 @measuring_options
 @click.option("--out", type=click.Path(file_okay=False), default="runs/sweeps", show_default=True,
               help="Where results, tables and plots go (reports/ is regenerated only by reports/regenerate.sh).")
-@click.option("--force", is_flag=True, help="Re-measure points that already have a result for this subset.")
-def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_dir, baseline, out, force,
+@overwrite_option("reuse")
+def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_dir, baseline, out, overwrite,
           **measuring) -> None:
     """Run every point of parameter grids and write a table, CSV and trade-off plots.
 
@@ -40,10 +40,10 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
       bench sweep --config sweeps/quantization.toml
       bench sweep --dataset scifact --distractors nfcorpus,cacm,msmarco-dl19 --method "ivf:nlist=64;nprobe=1,4,16"
     """
-    from bench.data.prepare import prepare_dataset
-    from bench.harness.runner import make_progress
-    from bench.harness.store import group_dir
-    from bench.harness.sweep import expand_grid, load_config, natural_order, run_sweep
+    from bench.harness.job import Job
+    from bench.harness.store import group_dir, merged_with_folder
+    from bench.harness.sweep import expand_grid, load_config, natural_order
+    from bench.progress import make_progress
     from bench.reports.sweep_tables import write_report
     from retrievers import canonical, validate
 
@@ -57,20 +57,19 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
     if baseline:
         base = validate(baseline)
         points = [base] + [p for p in points if canonical(p).key != canonical(base).key]
-    settings = make_settings(out_dir=Path(out), **measuring)
-    data = prepare_dataset(
-        dataset or config.get("dataset", "scifact"), corpus=corpus or config.get("corpus", "full"),
-        queries=queries if queries is not None else config.get("queries"),
-        seed=seed if seed is not None else config.get("seed", 0), data_dir=data_dir,
-        distractors=distractors or config.get("distractors"),
-    )
-    info = data.describe()
+    job = Job.create(points, dataset=dataset or config.get("dataset", "scifact"),
+                     corpus=corpus or str(config.get("corpus", "full")),
+                     queries=queries if queries is not None else config.get("queries"),
+                     seed=seed if seed is not None else config.get("seed", 0), data_dir=data_dir,
+                     distractors=distractors or config.get("distractors"), overwrite=overwrite, out_dir=out, **measuring)
     with make_progress(err_console) as progress:
-        results = run_sweep(data, points, settings, Path(out), force=force, progress=progress, on_warning=warn)
-    folder = group_dir(Path(out), info)
+        outcome = job.run(progress=progress, on_warning=warn)
+    if outcome.reused:
+        err_console.print(f"reused {len(outcome.reused)} stored point(s) with the same reuse key "
+                          "(--overwrite always re-measures)", highlight=False)
+    results = outcome.results
+    folder = group_dir(Path(out), results[0].dataset)
     # Earlier sweeps on the same subset (same fingerprint, same folder) join the report and its plots.
-    from bench.harness.store import merged_with_folder
-
     measured = merged_with_folder(folder, results)
     first_key = canonical(points[0]).key
     ordered = [measured.pop(first_key)] if first_key in measured else []

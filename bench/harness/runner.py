@@ -9,9 +9,8 @@ import hashlib
 import json
 import resource
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -28,7 +27,7 @@ from bench.harness.memory import current_rss_mb, peak_rss_mb_since_reset, reset_
 from bench.models import local_model_identities
 from bench.paths import cache_dir
 from bench.progress import make_progress  # noqa: F401  (the commands import it from here)
-from bench.harness.store import SCHEMA_VERSION, write_result
+from bench.harness.result import BuildCost, Latency, Result, SubsetInfo
 from bench.harness.settings import RunSettings
 from bench.harness.threads import limit_threads
 from bench.harness.ties import tie_report
@@ -99,7 +98,7 @@ def build_retriever(dataset: Dataset, spec: MethodSpec | str, settings: RunSetti
 def run_method(
     dataset: Dataset, spec: MethodSpec | str, settings: RunSettings, progress: Progress | None = None,
     on_warning: Callable[[str], None] | None = None,
-) -> tuple[dict, dict[str, Hits]]:
+) -> tuple[Result, dict[str, Hits]]:
     built = build_retriever(dataset, spec, settings, progress, on_warning)
     try:
         return measure(built, dataset, spec, settings, progress)
@@ -110,7 +109,7 @@ def run_method(
 def run_group(
     dataset: Dataset, specs: list[MethodSpec | str], settings: RunSettings, progress: Progress | None = None,
     on_warning: Callable[[str], None] | None = None,
-) -> Iterator[tuple[dict, dict[str, Hits]]]:
+) -> Iterator[tuple[Result, dict[str, Hits]]]:
     """Points that share a build key (``registry.split_params``): one index build, one model load; each point's
     query-time parameters are applied before it is measured. Each result records the shared build's cost."""
     keys = {registry.split_params(spec)[0] for spec in specs}
@@ -126,7 +125,7 @@ def run_group(
 
 
 def measure(built: Built, dataset: Dataset, spec: MethodSpec | str, settings: RunSettings,
-            progress: Progress | None = None) -> tuple[dict, dict[str, Hits]]:
+            progress: Progress | None = None) -> tuple[Result, dict[str, Hits]]:
     """Quality run, evaluation, tie report and the timed single-query run of one built retriever."""
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     canon = canonical(spec)
@@ -157,44 +156,28 @@ def measure(built: Built, dataset: Dataset, spec: MethodSpec | str, settings: Ru
     stats = built.stats | {key: value for key, value in context.stats.items() if key not in built.stats}
     stats.pop("params_used", None)
     params_used = dict(context.stats.get("params_used", {}))  # as of this point's query parameters
-    result = {
-        "schema": SCHEMA_VERSION,
-        "method": canon.key,
-        "method_spec": canon.full,
-        "method_given": str(spec),
-        "method_name": spec.name,
-        "params": dict(retriever.config) | params_used,
-        "params_used": params_used,
-        "models": local_model_identities(dict(retriever.config)),
-        "dataset": dataset.describe(),
-        "config": {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(settings).items()},
-        "reuse_key": reuse_key(dataset, canon, settings),
-        "metrics": aggregate,
-        **{f"{name}_metrics": values for name, values in auxiliary.items()},
-        "per_query": per_query,
-        "ties": ties.to_dict(),
-        "latency": {"k": settings.latency_k, "threads": settings.latency_threads,
-                    "load": load.to_dict() if load else None},
-        "latency_ms": latency_ms,
-        "latency_breakdown_ms": breakdown_ms,
-        "qps": len(dataset.queries) / batch_seconds if batch_seconds > 0 else None,
-        "qps_threads": settings.threads,
-        "batch_seconds": batch_seconds,
+    result = Result(
+        method=canon.key, method_spec=canon.full, method_given=str(spec), method_name=spec.name,
+        params=dict(retriever.config) | params_used, params_used=params_used,
+        models=local_model_identities(dict(retriever.config)), dataset=SubsetInfo.from_json(dataset.describe()),
+        settings=settings, reuse_key=reuse_key(dataset, canon, settings), metrics=aggregate,
+        auxiliary_metrics=auxiliary, per_query=per_query, ties=ties,
+        latency=Latency(k=settings.latency_k, threads=settings.latency_threads, percentiles_ms=latency_ms,
+                        breakdown_ms=breakdown_ms, load=load),
+        qps=len(dataset.queries) / batch_seconds if batch_seconds > 0 else None, qps_threads=settings.threads,
+        batch_seconds=batch_seconds,
         # index size per point: a query-time parameter can change it (rescore > 0 keeps the float vectors)
-        "build": _build_cost(stats, built.wall, retriever.index_bytes(), built.peak_rss_mb, built.rss_delta_mb,
-                             len(dataset.corpus)),
-        "stats": stats,
-        "warnings": list(dataset.warnings) + list(context.warnings),
-        "hardware": environment.hardware(),
-        "versions": environment.versions(),
-        "git_commit": environment.git_commit(),
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+        build=_build_cost(stats, built.wall, retriever.index_bytes(), built.peak_rss_mb, built.rss_delta_mb,
+                          len(dataset.corpus)),
+        stats=stats, warnings=tuple(dataset.warnings) + tuple(context.warnings), hardware=environment.hardware(),
+        versions=environment.versions(), git_commit=environment.git_commit(),
+        timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
     return result, run
 
 
 def _build_cost(stats: dict, build_wall: float, index_bytes: int, peak_rss_mb: float, rss_delta_mb: float,
-                n_docs: int) -> dict:
+                n_docs: int) -> BuildCost:
     """What building costs, even when a cache made this run's build instant.
 
     A reused Lucene index reports the seconds its original build took. Dense methods add, for every
@@ -211,16 +194,10 @@ def _build_cost(stats: dict, build_wall: float, index_bytes: int, peak_rss_mb: f
         if not_encoded and rate:
             seconds += not_encoded / rate
             estimated = True
-    return {
-        "seconds": seconds,
-        "wall_seconds": build_wall,
-        "encode_seconds_estimated": estimated,
-        "index_bytes": index_bytes,
-        "peak_rss_mb": peak_rss_mb,
-        "rss_delta_mb": rss_delta_mb,
-        "reused": bool(stats.pop("reused", False) or embeddings.get("reused", False)),
-        "encoded_docs": embeddings.get("encoded_docs"),
-    }
+    return BuildCost(seconds=seconds, wall_seconds=build_wall, encode_seconds_estimated=estimated,
+                     index_bytes=index_bytes, peak_rss_mb=peak_rss_mb, rss_delta_mb=rss_delta_mb,
+                     reused=bool(stats.pop("reused", False) or embeddings.get("reused", False)),
+                     encoded_docs=embeddings.get("encoded_docs"))
 
 
 def _quality_run(retriever, dataset: Dataset, k: int, progress, label: str) -> tuple[dict[str, Hits], float]:
@@ -254,30 +231,16 @@ def _latency_run(retriever, dataset: Dataset, settings: RunSettings, progress, l
     return timings
 
 
-def run_methods(
-    dataset: Dataset, specs: list[MethodSpec | str], settings: RunSettings, progress: Progress | None = None,
-    on_warning: Callable[[str], None] | None = None,
-) -> list[dict]:
-    """Run each method, writing its result as soon as it is complete (a later failure keeps earlier ones)."""
-    results = []
-    for spec in specs:
-        result, run = run_method(dataset, spec, settings, progress, on_warning)
-        if settings.out_dir is not None:
-            result["path"] = str(write_result(settings.out_dir, result, run))
-        results.append(result)
-    return results
-
-
-def sanity_warnings(result: dict, measure: str = "nDCG@10") -> list[str]:
+def sanity_warnings(result: Result, measure: str = "nDCG@10") -> list[str]:
     """A reranker below its own first stage, or below a shuffled head at the same depth, is broken."""
     warnings = []
-    value = result["metrics"].get(measure)
-    first = result.get("first_stage_metrics", {}).get(measure)
-    shuffled = result.get("shuffle_metrics", {}).get(measure)
+    value = result.metrics.get(measure)
+    first = result.first_stage_metrics.get(measure)
+    shuffled = result.shuffle_metrics.get(measure)
     if value is None:
         return warnings
     if first is not None and value < first:
-        warnings.append(f"{result['method']}: {measure} {value:.4f} is below its own first stage ({first:.4f})")
-    if shuffled is not None and value < shuffled and not result["method"].endswith(">>shuffle"):
-        warnings.append(f"{result['method']}: {measure} {value:.4f} is below a shuffled reranking at the same depth ({shuffled:.4f})")
+        warnings.append(f"{result.method}: {measure} {value:.4f} is below its own first stage ({first:.4f})")
+    if shuffled is not None and value < shuffled and not result.method.endswith(">>shuffle"):
+        warnings.append(f"{result.method}: {measure} {value:.4f} is below a shuffled reranking at the same depth ({shuffled:.4f})")
     return warnings

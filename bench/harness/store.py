@@ -1,4 +1,4 @@
-"""Result files: one JSON per (dataset subset, method), a TREC run file beside it, loaded back as a DataFrame.
+"""The result store: one JSON per (dataset subset, method) with a TREC run file beside it, read back as ``Result``.
 
 The JSON keeps everything needed to judge a number later (config, subset fingerprint, per-query
 metrics, latency distribution, hardware, versions, commit); writes are atomic.
@@ -12,26 +12,26 @@ from pathlib import Path
 
 from bench import atomic
 from bench.errors import BenchError
-
-SCHEMA_VERSION = 1
+from bench.harness.result import Result, SubsetInfo
+from retrievers import CanonicalSpec
 
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=+-]+", "_", text).strip("_") or "method"
 
 
-def subset_tag(dataset_info: dict) -> str:
-    subset = dataset_info.get("subset") or {}
+def subset_tag(dataset_info: SubsetInfo) -> str:
+    subset = dataset_info.subset
     corpus = subset.get("corpus", "full")
     queries = subset.get("queries", "all")
     padded = "+" + "+".join(subset["distractors"]) + "-" if subset.get("distractors") else ""
     if corpus == "full" and queries == "all":
-        return f"{padded}full-{dataset_info['fingerprint'][:8]}"
-    return f"{padded}{corpus}docs-{queries}q-seed{subset.get('seed', 0)}-{dataset_info['fingerprint'][:8]}"
+        return f"{padded}full-{dataset_info.fingerprint[:8]}"
+    return f"{padded}{corpus}docs-{queries}q-seed{subset.get('seed', 0)}-{dataset_info.fingerprint[:8]}"
 
 
-def group_dir(out_dir: Path, dataset_info: dict) -> Path:
-    return Path(out_dir) / slug(dataset_info["name"]) / subset_tag(dataset_info)
+def group_dir(out_dir: Path, dataset_info: SubsetInfo) -> Path:
+    return Path(out_dir) / slug(dataset_info.name) / subset_tag(dataset_info)
 
 
 def result_stem(method_key: str, method_spec: str) -> str:
@@ -53,65 +53,39 @@ def trec_lines(run: dict[str, list[tuple[str, float]]], tag: str) -> str:
     )
 
 
-def write_result(out_dir: Path, result: dict, run: dict[str, list[tuple[str, float]]]) -> Path:
-    folder = group_dir(out_dir, result["dataset"])
-    name = result_stem(result["method"], result.get("method_spec", result["method"]))
-    atomic.write_text(folder / f"{name}.trec", trec_lines(run, slug(result["method"])[:40]))
+def write_result(out_dir: Path, result: Result, run: dict[str, list[tuple[str, float]]]) -> Result:
+    """Write the TREC run file, then the result JSON (atomic, in that order: a JSON never names a missing run);
+    return the result with its path."""
+    folder = group_dir(out_dir, result.dataset)
+    name = result_stem(result.method, result.method_spec)
+    atomic.write_text(folder / f"{name}.trec", trec_lines(run, slug(result.method)[:40]))
     path = folder / f"{name}.json"
-    atomic.write_text(path, json.dumps(result, indent=1, sort_keys=False) + "\n")
-    return path
+    atomic.write_text(path, json.dumps(result.to_json(), indent=1, sort_keys=False) + "\n")
+    return result.with_path(path)
 
 
-def method_key(result: dict) -> str:
-    """The canonical method key of a stored result; results written before specs were canonical are
-    canonicalised here, so ``bm25>>oracle:depth=100`` from an old file and ``bm25>>oracle`` are one row."""
-    if "method_spec" in result:
-        return result["method"]
-    from retrievers import canonical
-
-    try:
-        return canonical(result["method"]).key
-    except BenchError:
-        return result["method"]
-
-
-def read_result(path: Path) -> dict:
+def read_result(path: Path) -> Result:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BenchError(f"{path}: not a bench result ({exc})") from None
-    if not isinstance(data, dict) or "metrics" not in data or "dataset" not in data or "method" not in data:
-        raise BenchError(f"{path}: not a bench result (no 'metrics'/'dataset')")
-    data["method"] = method_key(data)
-    return data
+    return Result.from_json(data, path)
 
 
-def merged_with_folder(folder: Path, results: list[dict]) -> dict[str, dict]:
+def merged_with_folder(folder: Path, results: list[Result]) -> dict[str, Result]:
     """Results already stored in a subset folder, overridden by ``results``, keyed by canonical method.
 
     The folder is named by the id fingerprint; a stored result whose documents had other TEXT (same ids)
     is not comparable and is left out.
     """
-    content = results[0]["dataset"].get("content_fingerprint") if results else None
+    content = results[0].dataset.content_fingerprint if results else None
     stored = (read_result(p) for p in sorted(Path(folder).glob("*.json")))
-    merged = {r["method"]: r for r in stored if content is None or r["dataset"].get("content_fingerprint") == content}
-    merged.update({r["method"]: r for r in results})
+    merged = {r.method: r for r in stored if content is None or r.dataset.content_fingerprint == content}
+    merged.update({r.method: r for r in results})
     return merged
 
 
-def result_row(result: dict, path: str | Path = "") -> dict:
-    """One flat row of a result, for a DataFrame: identity, every metric, latency percentiles, QPS, build cost."""
-    return {
-        "method": result["method"],
-        "dataset": result["dataset"]["name"],
-        "fingerprint": result["dataset"]["fingerprint"],
-        "n_docs": result["dataset"]["n_docs"],
-        "n_queries": result["dataset"]["n_queries"],
-        **result["metrics"],
-        **{f"latency_{key}_ms": value for key, value in result.get("latency_ms", {}).items() if key != "n"},
-        "latency_k": (result.get("latency") or {}).get("k"),
-        "qps": result.get("qps"),
-        "build_seconds": result.get("build", {}).get("seconds"),
-        "index_bytes": result.get("build", {}).get("index_bytes"),
-        "path": str(path),
-    }
+def stored_result(out_dir: Path, dataset_info: SubsetInfo, spec: CanonicalSpec) -> Result | None:
+    """The result stored for this subset and full spec, if any (whether it may be reused is the caller's call)."""
+    path = group_dir(out_dir, dataset_info) / f"{result_stem(spec.key, spec.full)}.json"
+    return read_result(path) if path.is_file() else None

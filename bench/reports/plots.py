@@ -11,15 +11,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from bench import atomic  # noqa: E402
 from bench.harness.environment import hardware_line  # noqa: E402
+from bench.harness.result import Result  # noqa: E402
+from bench.reports.columns import column  # noqa: E402
 
 
-def plot_title(results: list[dict], what: str) -> str:
-    info = results[0]["dataset"]
-    padded = f" + {'+'.join(info['subset']['distractors'])}" if info.get("subset", {}).get("distractors") else ""
-    return f"{what}\n{info['name']}{padded}: {info['n_docs']:,} docs, {info['n_queries']} queries — {hardware_line(results[0]['hardware'])}"
+def plot_title(results: list[Result], what: str) -> str:
+    info = results[0].dataset
+    padded = f" + {'+'.join(info.subset['distractors'])}" if info.subset.get("distractors") else ""
+    return f"{what}\n{info.name}{padded}: {info.n_docs:,} docs, {info.n_queries} queries — {hardware_line(results[0].hardware)}"
 
 
-def _save(figure, path: Path) -> Path:
+def save_figure(figure, path: Path) -> Path:
     with atomic.staged_file(path, suffix=".png") as tmp:
         figure.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
     plt.close(figure)
@@ -56,26 +58,25 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
     return front
 
 
-def search_p50(result: dict) -> float | None:
-    return result.get("latency_breakdown_ms", {}).get("search", {}).get("p50")
+def pareto_plot(results: list[Result], path: Path, metrics: tuple[str, ...] = ("R@10", "nDCG@10")) -> Path:
+    """Quality vs p50 latency (end to end, and search only where a method reports it), frontier highlighted.
 
-
-def pareto_plot(results: list[dict], path: Path) -> Path:
-    """Quality vs p50 latency (end to end, and search only where a method reports it), frontier highlighted."""
-    latencies = [("end-to-end p50 latency (ms, log scale)", lambda r: r.get("latency_ms", {}).get("p50"))]
-    if any(search_p50(r) for r in results):
-        latencies.append(("search-only p50 latency (ms, log scale; query encoding excluded)", search_p50))
-    metrics = ["R@10", "nDCG@10"]
+    Axes are named columns of the registry (ann-benchmarks' named metric pairs)."""
+    end_to_end, search = column("p50_ms"), column("search_p50_ms")
+    latencies = [("end-to-end p50 latency (ms, log scale)", end_to_end.get)]
+    if any(search.get(r) for r in results):
+        latencies.append(("search-only p50 latency (ms, log scale; query encoding excluded)", search.get))
     figure, axes = plt.subplots(len(metrics), len(latencies), figsize=(7 * len(latencies), 5 * len(metrics)), squeeze=False)
     by_method = defaultdict(list)
     for result in results:
-        by_method[result["method_name"]].append(result)
+        by_method[result.method_name].append(result)
     for row, metric in enumerate(metrics):
         for col, (xlabel, latency) in enumerate(latencies):
             ax = axes[row][col]
             everything = []
             for method, items in sorted(by_method.items()):
-                points = [(latency(r), r["metrics"][metric]) for r in items if latency(r)]
+                points = [(latency(r), column(metric).get(r)) for r in items
+                          if latency(r) and column(metric).get(r) is not None]
                 if points:
                     ax.scatter(*zip(*points), label=method, alpha=0.8)
                     everything += points
@@ -88,7 +89,7 @@ def pareto_plot(results: list[dict], path: Path) -> Path:
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=8)
     figure.suptitle(plot_title(results, "Quality vs latency (one query at a time)"), fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def curve_plot(series: dict[str, list[tuple[float, float]]], path: Path, *, xlabel: str, ylabel: str, title: str,
@@ -106,4 +107,4 @@ def curve_plot(series: dict[str, list[tuple[float, float]]], path: Path, *, xlab
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)

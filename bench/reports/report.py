@@ -5,16 +5,17 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.reports.leaderboard import _cells, columns, footnotes, headers, latency_sentence, title
 from bench.harness.environment import hardware_line
+from bench.harness.result import Result
 from bench.harness.store import read_result
+from bench.reports.leaderboard import footnotes, latency_sentence, table_lines, versions_line
 from bench.reports.significance import holm, paired_pvalue, wins_losses
 
 QUALITY = ("R@1", "R@3", "R@10", "nDCG@10", "RR@10")
 BETTER, WORSE = "▲", "▼"
 
 
-def collect(paths: list[str]) -> list[dict]:
+def collect(paths: list[str]) -> list[Result]:
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -34,22 +35,22 @@ def collect(paths: list[str]) -> list[dict]:
     return results
 
 
-def group_by_subset(results: list[dict]) -> dict[tuple[str, str], list[dict]]:
+def group_by_subset(results: list[Result]) -> dict[tuple[str, str], list[Result]]:
     """Results per (dataset, subset fingerprint); a method measured twice on a subset keeps its newest result."""
-    newest: dict[tuple[str, str, str], dict] = {}
+    newest: dict[tuple[str, str, str], Result] = {}
     for result in results:
-        key = (result["dataset"]["name"], result["dataset"]["fingerprint"], result["method"])
-        if key not in newest or result.get("timestamp", "") >= newest[key].get("timestamp", ""):
+        key = (result.dataset.name, result.dataset.fingerprint, result.method)
+        if key not in newest or result.timestamp >= newest[key].timestamp:
             newest[key] = result
-    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[Result]] = defaultdict(list)
     for (name, fingerprint, _), result in newest.items():
         groups[(name, fingerprint)].append(result)
     return groups
 
 
-def find_baseline(group: list[dict], baseline: str) -> dict | None:
-    return next((r for r in group if r["method"] == baseline), None) or next(
-        (r for r in group if r["method_name"] == baseline), None
+def find_baseline(group: list[Result], baseline: str) -> Result | None:
+    return next((r for r in group if r.method == baseline), None) or next(
+        (r for r in group if r.method_name == baseline), None
     )
 
 
@@ -63,50 +64,40 @@ def subsets_without_baseline(groups: dict, baseline: str) -> list[str]:
             if not find_baseline(group, baseline)]
 
 
-def significance(group: list[dict], base: dict, test: str, alpha: float) -> dict[tuple[str, str], str]:
+def significance(group: list[Result], base: Result, test: str, alpha: float) -> dict[tuple[str, str], str]:
     """Mark per (method, measure): ▲/▼ when significantly better/worse than the baseline after Holm."""
     marks: dict[tuple[str, str], str] = {}
     others = [r for r in group if r is not base]
     for measure in QUALITY:
-        if measure not in base.get("per_query", {}):
+        if measure not in base.per_query:
             continue
-        pvalues = [paired_pvalue(r["per_query"].get(measure, {}), base["per_query"][measure], test) for r in others]
+        pvalues = [paired_pvalue(r.per_query.get(measure, {}), base.per_query[measure], test) for r in others]
         for result, p in zip(others, holm(pvalues)):
             if p < alpha:
-                better = result["metrics"][measure] > base["metrics"][measure]
-                marks[(result["method"], measure)] = BETTER if better else WORSE
+                better = result.metrics[measure] > base.metrics[measure]
+                marks[(result.method, measure)] = BETTER if better else WORSE
     return marks
 
 
-def leaderboard_markdown(results: list[dict], baseline: str | None, test: str = "ttest", alpha: float = 0.05,
+def leaderboard_markdown(results: list[Result], baseline: str | None, test: str = "ttest", alpha: float = 0.05,
                          measure: str = "nDCG@10") -> str:
     groups = group_by_subset(results)
     sections = ["# Leaderboard", ""]
     for (name, fingerprint), group in sorted(groups.items()):
-        group.sort(key=lambda r: -(r["metrics"].get(measure) or 0))
+        group.sort(key=lambda r: -(r.metrics.get(measure) or 0))
         base = find_baseline(group, baseline) if baseline else None
         marks = significance(group, base, test, alpha) if base else {}
-        names = ["Method", *headers(group)] + ([f"W/L/T vs {base['method']} ({measure})"] if base else [])
-        lines = [f"## {title(group)}", "", "| " + " | ".join(names) + " |", "|---|" + "---:|" * (len(names) - 1)]
-        for result, cells in zip(group, _cells(group)):
-            rendered = []
-            for (column, *_), (text, best) in zip(columns(group), cells):
-                text = f"**{text}**" if best else text
-                rendered.append(text + marks.get((result["method"], column), ""))
-            if base:
-                if result is base:
-                    rendered.append("baseline")
-                else:
-                    w, l, t = wins_losses(result["per_query"].get(measure, {}), base["per_query"].get(measure, {}))
-                    rendered.append(f"{w}/{l}/{t}")
-            lines.append(f"| `{result['method']}` | " + " | ".join(rendered) + " |")
-        first = group[0]
-        versions = first.get("versions", {})
+        extra = None
+        if base:
+            cells = ["baseline" if r is base else "/".join(map(str, wins_losses(
+                r.per_query.get(measure, {}), base.per_query.get(measure, {})))) for r in group]
+            extra = (f"W/L/T vs {base.method} ({measure})", cells)
+        lines = table_lines(group, "##", marks, extra)
         lines.append("")
         if base:
             test_name = "paired t-test" if test == "ttest" else "paired randomization test (10,000 permutations)"
             lines.append(
-                f"{BETTER}/{WORSE}: significantly better/worse than `{base['method']}` on that measure's per-query "
+                f"{BETTER}/{WORSE}: significantly better/worse than `{base.method}` on that measure's per-query "
                 f"scores ({test_name}, Holm-corrected across the {len(group) - 1} other methods, alpha {alpha}). "
                 f"W/L/T: queries won/lost/tied on {measure}."
             )
@@ -115,11 +106,7 @@ def leaderboard_markdown(results: list[dict], baseline: str | None, test: str = 
         lines.append(f"{latency_sentence(group)} Stages: cascade first stage + rerank, "
                      "dense query encoding + search.")
         lines += footnotes(group)
-        lines.append(
-            f"Best per column in bold. Hardware: {hardware_line(first.get('hardware', {}))}. Versions: bench "
-            f"{versions.get('bench')}, pyserini {versions.get('pyserini')}, torch {versions.get('torch')}, faiss "
-            f"{versions.get('faiss-cpu') or versions.get('faiss-gpu')}, python {versions.get('python')}."
-        )
+        lines.append(f"Best per column in bold. Hardware: {hardware_line(group[0].hardware)}. {versions_line(group[0])}")
         lines.append("")
         sections += lines
     return "\n".join(sections)

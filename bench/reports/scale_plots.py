@@ -9,33 +9,35 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from bench.reports.plots import _save, log_axis, pareto_front, plt, search_p50
+from bench.harness.result import Result
+from bench.reports.columns import column
+from bench.reports.plots import log_axis, pareto_front, plt, save_figure
 
 FLAT = ("biencoder", "bert")
 
 
-def _p50(result: dict) -> float | None:
+def _p50(result: Result) -> float | None:
     """Search-only p50 where a method splits it out (dense: query encoding excluded, it does not grow with the
     corpus), else end to end (BM25 and TF-IDF have no separate encoding step)."""
-    return search_p50(result) or result.get("latency_ms", {}).get("p50")
+    return column("search_p50_ms").get(result) or column("p50_ms").get(result)
 
 
-def _by_size(results: list[dict]) -> dict[int, list[dict]]:
-    groups: dict[int, list[dict]] = defaultdict(list)
+def _by_size(results: list[Result]) -> dict[int, list[Result]]:
+    groups: dict[int, list[Result]] = defaultdict(list)
     for result in results:
-        groups[result["dataset"]["n_docs"]].append(result)
+        groups[result.dataset.n_docs].append(result)
     return dict(sorted(groups.items()))
 
 
-def tradeoff_plot(results: list[dict], path: Path, title: str) -> Path:
+def tradeoff_plot(results: list[Result], path: Path, title: str) -> Path:
     sizes = _by_size(results)
     figure, axes = plt.subplots(2, len(sizes), figsize=(4.5 * len(sizes), 8), squeeze=False, sharey="row")
-    methods = sorted({r["method"] for r in results})
+    methods = sorted({r.method for r in results})
     colors = {method: f"C{i % 10}" for i, method in enumerate(methods)}
-    for column, (size, group) in enumerate(sizes.items()):
+    for panel, (size, group) in enumerate(sizes.items()):
         for row, measure in enumerate(("nDCG@10", "R@10")):
-            ax = axes[row][column]
-            points = [(_p50(r), r["metrics"].get(measure), r["method"]) for r in group]
+            ax = axes[row][panel]
+            points = [(_p50(r), r.metrics.get(measure), r.method) for r in group]
             points = [p for p in points if p[0] and p[1] is not None]
             for x, y, method in points:
                 ax.scatter([x], [y], color=colors[method], label=method, s=25)
@@ -46,26 +48,26 @@ def tradeoff_plot(results: list[dict], path: Path, title: str) -> Path:
             ax.set_title(f"{size:,} docs", fontsize=9)
             ax.set_xlabel("search p50 (ms, log; lexical: end to end)")
             ax.grid(True, which="both", alpha=0.3)
-            if column == 0:
+            if panel == 0:
                 ax.set_ylabel(measure)
     handles, labels = axes[0][0].get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     figure.legend(unique.values(), unique.keys(), loc="lower center", ncol=min(4, len(unique)), fontsize=7)
     figure.suptitle(f"{title}: quality vs search latency at each corpus size (dashed: Pareto front)", fontsize=10)
     figure.tight_layout(rect=(0, 0.08, 1, 0.95))
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
-def speedup_plot(results: list[dict], path: Path, title: str) -> Path | None:
+def speedup_plot(results: list[Result], path: Path, title: str) -> Path | None:
     """Flat search p50 / method search p50, per corpus size: how much the compression or clustering buys."""
     series: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for size, group in _by_size(results).items():
-        flat = next((r for r in group if r["method"] in FLAT), None)
+        flat = next((r for r in group if r.method in FLAT), None)
         if flat is None or not _p50(flat):
             continue
         for result in group:
-            if result is not flat and result.get("method_name") not in ("bm25", "tfidf") and _p50(result):
-                series[result["method"]].append((size, _p50(flat) / _p50(result)))
+            if result is not flat and result.method_name not in ("bm25", "tfidf") and _p50(result):
+                series[result.method].append((size, _p50(flat) / _p50(result)))
     series = {method: points for method, points in series.items() if len(points) > 1}
     if not series:
         return None
@@ -73,12 +75,11 @@ def speedup_plot(results: list[dict], path: Path, title: str) -> Path | None:
                        f"{title}: speed-up vs flat by corpus size (measured)", reference=1.0)
 
 
-def memory_plot(results: list[dict], path: Path, title: str) -> Path | None:
+def memory_plot(results: list[Result], path: Path, title: str) -> Path | None:
     series: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for result in results:
-        index_bytes = result.get("build", {}).get("index_bytes")
-        if index_bytes:
-            series[result["method"]].append((result["dataset"]["n_docs"], index_bytes / 2**20))
+        if result.build.index_bytes:
+            series[result.method].append((result.dataset.n_docs, result.build.index_mb))
     if not series:
         return None
     return _size_lines(series, path, "index size (MB, log)", f"{title}: index memory vs corpus size (measured)")
@@ -99,4 +100,4 @@ def _size_lines(series: dict[str, list[tuple[int, float]]], path: Path, ylabel: 
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
     ax.set_title(title, fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)

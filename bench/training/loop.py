@@ -109,7 +109,7 @@ def clear_state(out: Path) -> None:
 
 def write_log_and_curve(folder: Path, log: TrainLog, title: str) -> None:
     atomic.write_text(folder / "train_log.json", json.dumps(asdict(log), indent=1) + "\n")
-    from bench.reports.plots import _save, plt
+    from bench.reports.plots import plt, save_figure
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     if log.steps:
@@ -133,7 +133,7 @@ def write_log_and_curve(folder: Path, log: TrainLog, title: str) -> None:
     if log.validation:
         right.legend()
     figure.suptitle(title, fontsize=10)
-    _save(figure, folder / "train_curve.png")
+    save_figure(figure, folder / "train_curve.png")
 
 
 def ranking_scores(score_matrix: np.ndarray) -> dict[str, float]:

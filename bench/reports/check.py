@@ -7,17 +7,19 @@ run, so a baseline recorded on one machine still gates a faster or slower one.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from bench import atomic
-from bench.harness import environment
 from bench.errors import BenchError
+from bench.harness import environment
+from bench.harness.calibration import calibration_ms
+from bench.harness.job import Job, Overwrite
+from bench.harness.result import Result
+from bench.reports.columns import column
+from retrievers import canonical
 
 QUALITY_TOLERANCE = 0.005
 LATENCY_TOLERANCE = 1.0  # relative: FAIL when the ratio more than doubles, OKish when it halves
@@ -29,25 +31,6 @@ GATED_MEASURES = ("R@10", "nDCG@10", "RR@10")
 # measurement fails: a real slowdown reproduces, a burst of load from a neighbour on a shared VM does not
 # (CI saw TF-IDF at 2.5x its usual p50 once while the calibration loop moved only 1.3x).
 LATENCY_CONFIRMATIONS = 2
-
-
-def calibration_ms(repeats: int = 41) -> float:
-    """Fastest time of a fixed float32 matrix product: the machine's speed in this run.
-
-    The minimum, not the median: other load on the machine only ever slows a repeat down, so the fastest
-    repeat is the best estimate of what the hardware can do.
-    """
-    from bench.harness.threads import limit_threads
-
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((512, 384), dtype=np.float32), rng.standard_normal((384, 2048), dtype=np.float32)
-    timings = []
-    with limit_threads(1):  # the same single thread the latency run is timed on
-        for _ in range(repeats):
-            started = time.perf_counter_ns()
-            a @ b
-            timings.append((time.perf_counter_ns() - started) / 1e6)
-    return float(np.min(timings))
 
 
 @dataclass
@@ -74,7 +57,7 @@ def judge_ratio(expected: float, measured: float, tolerance: float, slack: float
     return "OKish" if measured < expected / (1 + tolerance) else "OK"
 
 
-def make_baseline(job: dict, results: list[dict], calibration: float) -> dict:
+def make_baseline(job: dict, results: list[Result], calibration: float) -> dict:
     return {
         "about": "bench regression baseline: written by `bench check --update-baseline`, read by `bench check`",
         "job": job,
@@ -83,11 +66,11 @@ def make_baseline(job: dict, results: list[dict], calibration: float) -> dict:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "expected": [
             {
-                "method": r["method"],
-                "dataset": r["dataset"]["name"],
-                "fingerprint": r["dataset"]["fingerprint"],
-                "metrics": {m: {"value": r["metrics"][m], "tolerance": QUALITY_TOLERANCE} for m in GATED_MEASURES},
-                "latency": {"p50_ratio": {"value": r["latency_ms"]["p50"] / calibration, "tolerance": LATENCY_TOLERANCE}},
+                "method": r.method,
+                "dataset": r.dataset.name,
+                "fingerprint": r.dataset.fingerprint,
+                "metrics": {m: {"value": column(m).get(r), "tolerance": QUALITY_TOLERANCE} for m in GATED_MEASURES},
+                "latency": {"p50_ratio": {"value": column("p50_ms").get(r) / calibration, "tolerance": LATENCY_TOLERANCE}},
             }
             for r in results
         ],
@@ -106,25 +89,25 @@ def read_baseline(path: Path) -> dict:
     return baseline
 
 
-def compare(baseline: dict, results: list[dict], calibration: float) -> list[Verdict]:
-    measured = {r["method"]: r for r in results}
+def compare(baseline: dict, results: list[Result], calibration: float) -> list[Verdict]:
+    measured = {r.method: r for r in results}
     verdicts = []
     for entry in baseline["expected"]:
         result = measured.get(entry["method"])
         if result is None:
             verdicts.append(Verdict(entry["method"], "ran", 1, None, "-", "FAIL", "method missing from this run"))
             continue
-        if result["dataset"]["fingerprint"] != entry["fingerprint"]:
+        if result.dataset.fingerprint != entry["fingerprint"]:
             verdicts.append(Verdict(entry["method"], "subset", 0, None, "-", "FAIL",
-                                    f"subset fingerprint {result['dataset']['fingerprint']} != {entry['fingerprint']} "
+                                    f"subset fingerprint {result.dataset.fingerprint} != {entry['fingerprint']} "
                                     "(data or sampling changed)"))
             continue
         for measure, spec in entry["metrics"].items():
-            value = result["metrics"].get(measure)
+            value = column(measure).get(result)
             status = "FAIL" if value is None else judge_quality(spec["value"], value, spec["tolerance"])
             verdicts.append(Verdict(entry["method"], measure, spec["value"], value, f"±{spec['tolerance']}", status))
         for name, spec in entry.get("latency", {}).items():
-            ratio = result["latency_ms"]["p50"] / calibration
+            ratio = column("p50_ms").get(result) / calibration
             verdicts.append(Verdict(entry["method"], f"{name} (p50 / calibration)", spec["value"], ratio,
                                     f"×{1 + spec['tolerance']:.1f} and +{LATENCY_SLACK_MS:g} ms",
                                     judge_ratio(spec["value"], ratio, spec["tolerance"], LATENCY_SLACK_MS / calibration)))
@@ -138,7 +121,7 @@ def is_latency_check(verdict: Verdict) -> bool:
 def confirm_latency_failures(
     baseline: dict,
     verdicts: list[Verdict],
-    remeasure: Callable[[list[str]], tuple[list[dict], float]],
+    remeasure: Callable[[list[str]], tuple[list[Result], float]],
     attempts: int = LATENCY_CONFIRMATIONS,
 ) -> list[Verdict]:
     """Re-measure methods whose only reason to fail might be noise; quality verdicts are deterministic and kept.
@@ -168,3 +151,50 @@ def confirm_latency_failures(
 
 def write_baseline(path: Path, baseline: dict) -> None:
     atomic.write_text(Path(path), json.dumps(baseline, indent=1) + "\n")
+
+
+def gate_job(record: dict, out_dir: Path) -> Job:
+    """The gate's job from its baseline record. Always re-measured: reusing a stored result would gate nothing."""
+    return Job.create(record["methods"], dataset=record["dataset"], corpus=str(record["corpus"]),
+                      queries=record["queries"], seed=record["seed"], k=record["k"],
+                      latency_k=record.get("latency_k", 10), latency_queries=record["latency_queries"],
+                      out_dir=out_dir, overwrite=Overwrite.ALWAYS)
+
+
+@dataclass
+class GateOutcome:
+    verdicts: list[Verdict]
+    calibration: float
+    results: list[Result]
+
+    @property
+    def failed(self) -> bool:
+        return any(v.status == "FAIL" for v in self.verdicts)
+
+
+def run_gate(baseline_path: Path, out_dir: Path, update_with: dict | None = None, progress=None,
+             on_remeasure: Callable[[list[str]], None] | None = None) -> GateOutcome:
+    """Run the baseline's job (or ``update_with``'s, writing it as the new baseline) and judge every method.
+
+    Quality is judged once (deterministic); a latency FAIL is re-measured (fresh index, fresh calibration) and
+    stands only if every measurement fails."""
+    record = update_with if update_with is not None else read_baseline(baseline_path)["job"]
+    job = gate_job(record, out_dir)
+    dataset = job.data.prepare()
+    before = calibration_ms()
+    results = job.run(dataset, progress).results
+    calibration = min(before, calibration_ms())
+    if update_with is not None:
+        write_baseline(baseline_path, make_baseline(record, results, calibration))
+        return GateOutcome([], calibration, results)
+    baseline = read_baseline(baseline_path)
+
+    def remeasure(methods: list[str]) -> tuple[list[Result], float]:
+        if on_remeasure:
+            on_remeasure(methods)
+        again_before = calibration_ms()
+        again = job.with_methods([s for s in job.methods if canonical(s).key in methods]).run(dataset, progress).results
+        return again, min(again_before, calibration_ms())
+
+    verdicts = confirm_latency_failures(baseline, compare(baseline, results, calibration), remeasure)
+    return GateOutcome(verdicts, calibration, results)
