@@ -122,6 +122,12 @@ def test_grid_expansion_and_errors():
         expand_grid("ivf:nprob=1,2")
     with pytest.raises(BenchError, match="not a valid int"):
         expand_grid("binary:rescore=10,many")
+    skipped = []  # an impossible combination (nprobe > nlist) is skipped and named, the rest of the grid runs
+    points = [str(p) for p in expand_grid("ivf:nlist=4,16;nprobe=2,8", on_skip=skipped.append)]
+    assert points == ["ivf:nlist=4,nprobe=2", "ivf:nlist=16,nprobe=2", "ivf:nlist=16,nprobe=8"]
+    assert len(skipped) == 1 and "skipped 1 impossible point" in skipped[0] and "nprobe=8 exceeds nlist=4" in skipped[0]
+    with pytest.raises(BenchError, match="no valid point"):
+        expand_grid("ivf:nlist=4;nprobe=8,16")
 
 
 def test_pareto_front_keeps_only_undominated_points():

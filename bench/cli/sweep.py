@@ -51,7 +51,7 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
     all_grids = list(config["grids"]) + list(grids)
     if not all_grids:
         raise BenchError("give at least one --method grid or a --config file")
-    points = [point for grid in all_grids for point in expand_grid(grid)]
+    points = [point for grid in all_grids for point in expand_grid(grid, on_skip=warn)]
     if baseline is None:
         baseline = all_grids[0].rpartition(">>")[0] if ">>" in all_grids[0] else "biencoder"
     if baseline:

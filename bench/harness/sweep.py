@@ -8,22 +8,50 @@ from __future__ import annotations
 import itertools
 import re
 from pathlib import Path
+from typing import Callable
 
 from bench.errors import BenchError, read_toml
 from bench.harness.result import Result
-from retrievers import validate
-from retrievers.spec import MethodSpec
+from retrievers import reranker_class, retriever_class, validate
+from retrievers.spec import MethodSpec, resolve_params
 
 
-def expand_grid(text: str) -> list[MethodSpec]:
+def expand_grid(text: str, on_skip: Callable[[str], None] | None = None) -> list[MethodSpec]:
     """``name:key=v1,v2;key2=v3`` -> the cartesian product of parameter values, in the order written.
 
-    For a cascade ``A>>B:depth=10,50`` the grid applies to the reranker B; A is kept as written.
+    For a cascade ``A>>B:depth=10,50`` the grid applies to the reranker B; A is kept as written. A product can
+    hold impossible points (``nlist=16`` with ``nprobe=32``): those are skipped and named through ``on_skip``;
+    a grid with no possible point is an error.
     """
     if ">>" in text:
         first, _, last = text.rpartition(">>")
-        return [validate(MethodSpec(f"{first}>>{point.name}", point.params)) for point in _grid_points(last)]
-    return [validate(point) for point in _grid_points(text)]
+        candidates = [MethodSpec(f"{first}>>{point.name}", point.params) for point in _grid_points(last)]
+    else:
+        candidates = _grid_points(text)
+    points, problems = [], []
+    for candidate in candidates:
+        try:
+            points.append(validate(candidate))
+        except BenchError as exc:
+            if len(candidates) == 1 or not _each_value_valid(candidate):
+                raise  # a typo or out-of-range value is an error, not an impossible combination
+            problems.append(str(exc))
+    if not points:
+        raise BenchError(f"sweep grid '{text}': no valid point ({problems[0]})")
+    if problems and on_skip:
+        on_skip(f"sweep grid '{text}': skipped {len(problems)} impossible point(s), e.g. {problems[0]}")
+    return points
+
+
+def _each_value_valid(point: MethodSpec) -> bool:
+    """Whether every value of ``point`` has a valid type and range on its own (so only the combination fails)."""
+    name = point.name.rpartition(">>")[2]
+    cls = reranker_class(name) if ">>" in point.name else retriever_class(name)
+    try:
+        resolve_params(name, dict(point.params), cls.params)
+    except BenchError:
+        return False
+    return True
 
 
 def _grid_points(text: str) -> list[MethodSpec]:
