@@ -26,6 +26,7 @@ from bench.errors import BenchError
 RUNTIMES = ("torch", "onnx", "onnx-int8")
 INSTALL_HINT = 'pip install -e ".[onnx]"'
 OPSET = 17
+QUANTIZATION = "dynamic-qint8-per-channel"  # part of the export key: a changed recipe never reuses an old file
 HEADS = ("hidden", "logits")  # AutoModel's last_hidden_state, AutoModelForSequenceClassification's logits
 
 
@@ -57,7 +58,8 @@ def _versions() -> dict:
 
 
 def export_path(cache_root: Path, identity: str, head: str, runtime: str) -> Path:
-    payload = json.dumps({"weights": identity, "head": head, "runtime": runtime, **_versions()}, sort_keys=True)
+    recipe = {"quantization": QUANTIZATION} if runtime == "onnx-int8" else {}
+    payload = json.dumps({"weights": identity, "head": head, "runtime": runtime, **recipe, **_versions()}, sort_keys=True)
     return Path(cache_root) / "models" / f"{hashlib.sha256(payload.encode()).hexdigest()[:24]}-{head}-{runtime}.onnx"
 
 
@@ -97,7 +99,9 @@ def _quantize(source: Path, path: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # its "consider pre-processing" hint
-    quantize_dynamic(str(source), str(path), weight_type=QuantType.QInt8)
+    # Per-channel weight scales: per-tensor int8 gave all-MiniLM-L6-v2 embeddings a mean cosine of 0.93 to torch's
+    # (min 0.90) on scifact; per-channel gives 0.993 (min 0.988) at the same size and speed.
+    quantize_dynamic(str(source), str(path), weight_type=QuantType.QInt8, per_channel=True)
 
 
 def exported_model(resolved: str, identity: str, head: str, runtime: str, cache_root: Path,

@@ -48,10 +48,15 @@ def missing() -> str | None:
 
 
 def _numba() -> bool:
+    """Whether numba is installed; if so, its compiled scorer is cached on disk (numba's own cache, keyed by source and
+    CPU) so only the first process pays the ~15-40 s JIT, not every ``bench run`` or test session."""
     try:
-        import numba  # noqa: F401
+        from bm25s.numba import retrieve_utils
     except ImportError:
         return False
+    scorer = retrieve_utils._retrieve_internal_jitted_serial
+    if not getattr(scorer, "_cache", None) or type(scorer._cache).__name__ == "NullCache":
+        scorer.enable_caching()
     return True
 
 
@@ -122,7 +127,7 @@ class Bm25sIndex:
         return model
 
     def warm_up(self) -> None:
-        """Compile numba's scorer now (~15 s once per process), so no timed query pays for the JIT."""
+        """Compile (or load from numba's cache) the scorer now, so no timed query pays for the JIT."""
         if self.backend == "numba":
             started = time.perf_counter()
             self.model.retrieve([[next(iter(self.model.vocab_dict))]], k=1, show_progress=False, n_threads=0)
