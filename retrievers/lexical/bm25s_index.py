@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -71,6 +72,8 @@ class Bm25sIndex:
 
         self.k1, self.b, self.cache_root, self.warn = k1, b, Path(cache_root), warn
         self.stemmer = Stemmer.Stemmer(STEMMER)
+        self._split = re.compile(TOKEN_PATTERN).findall
+        self._stop = frozenset(LUCENE_STOPWORDS)
         self.backend = "numba" if _numba() else "numpy"
         self.stats: dict = {}
 
@@ -81,6 +84,13 @@ class Bm25sIndex:
                    "stopwords": LUCENE_STOPWORDS, "stemmer": STEMMER, "pattern": TOKEN_PATTERN, "bm25s": bm25s.__version__}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
+    def query_terms(self, text: str) -> list[int]:
+        """The query's term ids: exactly ``bm25s.tokenize``'s steps (lower case, split, drop stop words, stem), minus
+        its three progress-bar wrappers, which cost about half a query's time at top-10; unknown terms left out."""
+        vocab = self.model.vocab_dict
+        words = [word for word in self._split(text.lower()) if word not in self._stop]
+        return [vocab[stem] for stem in self.stemmer.stemWords(words) if stem in vocab]
+
     def tokenize(self, texts: list[str], return_ids: bool):
         import bm25s
 
@@ -89,6 +99,7 @@ class Bm25sIndex:
 
     def index(self, dataset: Dataset) -> None:
         self.doc_ids = list(dataset.corpus)
+        self.id_array = np.array(self.doc_ids, dtype=object)  # positions -> ids in one fancy-indexing call
         self.dir = self.cache_root / "indexes" / "bm25s" / self.key(dataset)
         self.model = self._load(len(self.doc_ids))
         if self.model is None:
@@ -141,15 +152,16 @@ class Bm25sIndex:
         results: list[list[tuple[str, float]]] = [[] for _ in texts]
         if not texts or k == 0:
             return results
-        vocab = self.model.vocab_dict
-        tokens = [[t for t in query if t in vocab] for query in self.tokenize(texts, False)]
+        tokens = [self.query_terms(text) for text in texts]
         rows = [row for row, query in enumerate(tokens) if query]
         if not rows:
             return results
         positions, scores = self.model.retrieve([tokens[row] for row in rows], k=k, show_progress=False, n_threads=0)
-        doc_ids = self.doc_ids
-        for row, row_p, row_s in zip(rows, np.asarray(positions).tolist(), np.asarray(scores).tolist()):
-            results[row] = [(doc_ids[p], s) for p, s in zip(row_p, row_s) if s > 0]
+        scores = np.asarray(scores)
+        matched = np.count_nonzero(scores > 0, axis=1).tolist()  # rows are sorted: the matches come first
+        # zip and tolist run in C: building 300 x 1000 (id, score) pairs this way costs a third of a Python loop
+        for row, n, row_ids, row_scores in zip(rows, matched, self.id_array[np.asarray(positions)].tolist(), scores.tolist()):
+            results[row] = list(zip(row_ids[:n], row_scores[:n]))
         return results
 
     def nbytes(self) -> int:

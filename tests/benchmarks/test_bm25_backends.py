@@ -57,17 +57,18 @@ def test_bm25s_backend_against_bm25s_direct_and_lucene(benchmark, backends):
     qids, texts = list(data.queries), list(data.queries.values())
     doc_ids = index.doc_ids
 
-    def direct_batch():
+    id_array = np.array(doc_ids, dtype=object)
+
+    def direct_batch():  # the fastest reading of the hits we know of (fancy indexing + zip in C), at the same depth
         tokens = index.tokenize(texts, False)
-        positions, scores = index.model.retrieve(tokens, k=K, show_progress=False, n_threads=0)
-        return {q: [(doc_ids[p], s) for p, s in zip(row_p.tolist(), row_s.tolist())]
-                for q, row_p, row_s in zip(qids, positions, scores)}
+        positions, scores = index.model.retrieve(tokens, k=K + 1, show_progress=False, n_threads=0)
+        return {q: list(zip(ids, row)) for q, ids, row in zip(qids, id_array[positions].tolist(), scores.tolist())}
 
     def bench_batch(retriever):
         return lambda: _quality_run(retriever, data, K, None, "bm25")
 
     def pyserini_batch():
-        found = lucene.searcher.batch_search(texts, qids, K, threads=lucene.context.threads)
+        found = lucene.searcher.batch_search(texts, qids, K + 1, threads=lucene.context.threads)
         return {q: [(hit.docid, hit.score) for hit in found.get(q, [])] for q in qids}
 
     direct_s, ours_s = best_seconds(direct_batch, bench_batch(ours), ROUNDS)
