@@ -24,6 +24,7 @@ from bench.threads import limit_threads
 from retrievers import Context, build
 
 DOCS = int(os.environ.get("BENCH_RUNTIME_DOCS", "2000"))
+LATENCY = os.environ.get("BENCH_RUNTIME_LATENCY", "1") != "0"  # 0: docs/s only (``bench run`` times queries too)
 LATENCY_DOCS = 200
 LATENCY_QUERIES = 100
 BATCH = 32
@@ -73,10 +74,11 @@ def test_runtime_docs_per_second_and_latency(benchmark, shared_data, isolated_ca
 
     # single-query latency, top-10, one thread, through the retriever (query encode + flat search)
     latency_data = make_subset(scifact, corpus_size=LATENCY_DOCS, n_queries=LATENCY_QUERIES, seed=0)
-    p50 = {runtime: float("inf") for runtime in RUNTIMES}
+    p50 = {runtime: float("nan") if not LATENCY else float("inf") for runtime in RUNTIMES}
     for runtime, retriever in retrievers.items():
-        retriever.index(latency_data)
-    for _ in range(2):  # alternated rounds, each runtime's best p50
+        if LATENCY:
+            retriever.index(latency_data)
+    for _ in range(2 if LATENCY else 0):  # alternated rounds, each runtime's best p50
         for runtime, retriever in retrievers.items():
             with limit_threads(1):
                 timings = measure_latency(retriever, dict(latency_data.queries), 10, warmup=10)
