@@ -236,15 +236,19 @@ def _embedding_entry(folder: Path) -> dict:
 
 def list_entries(cache_root: Path) -> list[dict]:
     """Every cached artefact with its size, for ``bench cache ls``: embeddings (finished, resumable or corrupt),
-    BM25 (Lucene) indexes, faiss indexes (IVF, scalar-quantised, binary), cross-encoder score stores, and
+    BM25 (Lucene, bm25s) indexes, faiss indexes (IVF, scalar-quantised, binary), exported ONNX models,
+    cross-encoder score stores, and
     staging leftovers of killed runs. A corrupt entry is listed, never a reason to fail."""
     root = Path(cache_root)
     entries = [_embedding_entry(folder) for folder in sorted(root.glob("embeddings/*"))
                if folder.is_dir() and not folder.name.startswith(".")]
     for index in sorted(p for p in root.glob("indexes/*/*") if not p.name.startswith(".")):
-        what = "Lucene index" if index.is_dir() else "faiss index"
+        what = {"bm25": "Lucene index", "bm25s": "bm25s index"}.get(index.parent.name, "faiss index")
         entries.append({"kind": f"index/{index.parent.name}", "key": index.name.removesuffix(".faiss"), "path": index,
                         "what": what, "bytes": _size(index)})
+    for model in sorted(p for p in root.glob("models/*.onnx") if not p.name.startswith(".")):
+        entries.append({"kind": "onnx-model", "key": model.stem, "path": model,
+                        "what": "exported ONNX model (runtime=onnx/onnx-int8)", "bytes": _size(model)})
     for store in sorted(root.glob("ce-scores/*.sqlite")):
         entries.append({"kind": "ce-scores", "key": store.stem, "path": store, "what": "cross-encoder score store",
                         "bytes": _size(store)})

@@ -3,11 +3,14 @@
 Throughput comes from three things: tokenising once and batching texts of similar length (less
 padding), ``torch.inference_mode``, and half precision on CUDA. Pooling is applied here so that a
 plain Hugging Face encoder and a sentence-transformers checkpoint give the same kind of vector.
+The forward pass alone runs on the chosen runtime (``bench.runtimes``: torch, onnx, onnx-int8); tokenising,
+length batching, pooling and normalisation are this one code path for all of them.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -38,12 +41,17 @@ class EncoderConfig:
     max_length: int = 512
     query_prefix: str = ""
     doc_prefix: str = ""
+    runtime: str = "torch"  # bench.runtimes.RUNTIMES
 
 
 class Encoder:
-    def __init__(self, config: EncoderConfig, *, device: str = "auto", batch_size: int = 64, threads: int | None = None) -> None:
+    def __init__(self, config: EncoderConfig, *, device: str = "auto", batch_size: int = 64, threads: int | None = None,
+                 cache_dir: Path | None = None, warn: Callable[[str], None] | None = None) -> None:
+        """``cache_dir`` holds exported ONNX models (default: the bench cache); ``warn`` hears of a rebuilt export."""
         import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        from bench.runtimes import check_runtime
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
@@ -53,25 +61,37 @@ class Encoder:
             raise BenchError(f"pooling '{config.pooling}' is not one of {', '.join(POOLINGS)}")
         if not isinstance(batch_size, int) or batch_size < 1:
             raise BenchError(f"--batch-size must be a whole number >= 1, not {batch_size}")
+        check_runtime(config.runtime)
         self.config = config
-        self.device = resolve_device(device)
+        self.device = "cpu" if config.runtime != "torch" and device == "auto" else resolve_device(device)
+        if config.runtime != "torch" and self.device != "cpu":
+            raise BenchError(f"runtime={config.runtime} runs on the CPU; use --device cpu or runtime=torch on {self.device}")
         self.batch_size = batch_size
         if threads:
             torch.set_num_threads(threads)
         self.resolved = resolve_model(config.model)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.resolved)
-            model = AutoModel.from_pretrained(self.resolved)
+            model_config = AutoConfig.from_pretrained(self.resolved)
+            model = AutoModel.from_pretrained(self.resolved) if config.runtime == "torch" else None
         except (OSError, ValueError) as exc:
             raise missing_model_error(config.model, exc) from None
-        if self.device.startswith("cuda"):
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            model = model.to(self.device, dtype=dtype)
-        self.model = model.eval()
-        model_max = getattr(self.model.config, "max_position_embeddings", config.max_length)
-        self.max_length = min(config.max_length, model_max)
-        self.dim = int(self.model.config.hidden_size)
         self._identity: str | None = None
+        if model is None:
+            from bench.paths import cache_dir as default_cache
+            from bench.runtimes import OnnxModel, exported_model
+
+            path = exported_model(self.resolved, model_identity(self.resolved), "hidden", config.runtime,
+                                  cache_dir or default_cache(), warn)
+            self.model = OnnxModel(path)
+        else:
+            if self.device.startswith("cuda"):
+                dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+                model = model.to(self.device, dtype=dtype)
+            self.model = model.eval()
+        model_max = getattr(model_config, "max_position_embeddings", config.max_length)
+        self.max_length = min(config.max_length, model_max)
+        self.dim = int(model_config.hidden_size)
 
     @property
     def identity(self) -> dict:
@@ -83,7 +103,15 @@ class Encoder:
             "pooling": self.config.pooling,
             "normalize": self.config.normalize,
             "max_length": self.max_length,
+            # torch keys stay as they were before runtimes existed, so cached torch embeddings remain valid
+            **({"runtime": self.config.runtime} if self.config.runtime != "torch" else {}),
         }
+
+    def forward(self, batch: dict):
+        """Last hidden states of one padded batch, on whichever runtime the config names."""
+        if self.config.runtime == "torch":
+            return self.model(**batch).last_hidden_state
+        return self.model(batch)
 
     def synchronize(self) -> None:
         if self.device.startswith("cuda"):
@@ -108,7 +136,7 @@ class Encoder:
                 rows = order[start : start + self.batch_size]
                 batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in rows]}, return_tensors="pt")
                 batch = {key: value.to(self.device) for key, value in batch.items()}
-                hidden = self.model(**batch).last_hidden_state
+                hidden = self.forward(batch)
                 pooled = pool(hidden, batch["attention_mask"], self.config.pooling)
                 if self.config.normalize:
                     pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)

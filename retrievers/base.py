@@ -80,6 +80,12 @@ class Retriever(ABC):
         """A problem between parameters (``nprobe > nlist``) in one line, or None; single ranges live on ``Param``."""
         return None
 
+    @classmethod
+    def query_params_for(cls, config: Mapping[str, Any]) -> frozenset[str]:
+        """``query_params`` for these values: one backend may bake into its index what another applies per query
+        (bm25's k1/b: query-time on Lucene, build-time in bm25s)."""
+        return cls.query_params
+
     def __init__(self, context: Context, **values: Any) -> None:
         self.context = context
         self.config = {key: param.default for key, param in self.params.items()} | values

@@ -112,6 +112,7 @@ def split_params(spec: MethodSpec | str) -> tuple[str, dict]:
     else:
         cls, name, prefix = retriever_class(spec.name), spec.name, ""
     values = {key: param.default for key, param in cls.params.items()} | _checked(name, cls, spec.params)
-    build = {key: value for key, value in values.items() if key not in cls.query_params}
+    query = cls.query_params_for(values)
+    build = {key: value for key, value in values.items() if key not in query}
     full, _ = canonical_params(build, {key: cls.params[key] for key in build})
-    return prefix + str(MethodSpec(name, full)), {key: values[key] for key in cls.query_params if key in values}
+    return prefix + str(MethodSpec(name, full)), {key: values[key] for key in query if key in values}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRASTRUCTURE = {"bench.data", "bench.errors", "bench.atomic", "bench.java", "bench.encoder", "bench.embedding_cache",
-                  "bench.models", "bench.paths"}
+                  "bench.models", "bench.paths", "bench.runtimes"}
 
 
 def imports(folder: str) -> dict[Path, set[str]]:

@@ -34,7 +34,7 @@ def _run(data, spec, **settings):
 
 def test_specs_are_canonical():
     assert canonical("bm25") == canonical("bm25:k1=0.9,b=0.4") == canonical("bm25:b=0.40,k1=.9")
-    assert canonical("bm25").key == "bm25" and canonical("bm25").full == "bm25:b=0.4,k1=0.9"
+    assert canonical("bm25").key == "bm25" and canonical("bm25").full == "bm25:b=0.4,backend=pyserini,k1=0.9"
     assert canonical("bm25:k1=1.20").key == "bm25:k1=1.2"
     assert canonical("tfidf:sublinear_tf=yes").key == "tfidf:sublinear_tf=true"
     assert canonical("bm25:k1=1.2>>shuffle:seed=3,depth=100").key == "bm25:k1=1.2>>shuffle:seed=3"

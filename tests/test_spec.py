@@ -20,7 +20,7 @@ def test_parse_spec_keeps_spaces_inside_values():
 
 def test_validate_types_and_names():
     assert validate("bm25:k1=1.2,b=0.75").params == {"k1": "1.2", "b": "0.75"}
-    with pytest.raises(BenchError, match="valid: b, k1"):
+    with pytest.raises(BenchError, match="valid: b, backend, k1"):
         validate("bm25:k=1")
     with pytest.raises(BenchError, match="not one of english, none"):
         validate("tfidf:stop_words=french")

@@ -41,7 +41,7 @@ def datasets(data_dir) -> None:
 
 @cli.command()
 def methods() -> None:
-    """List every retrieval method with its parameters and defaults.
+    """List every method, reranker and sanity reranker with its parameters, ranges, defaults and runtimes.
 
     \b
     Example:
@@ -49,14 +49,15 @@ def methods() -> None:
     """
     from rich.table import Table
 
-    from retrievers import REGISTRY, RERANKERS, reranker_class, retriever_class
+    from retrievers.catalog import catalog
 
-    table = Table(title="methods (spec: name:param=value,param=value; rerankers: first_stage>>reranker:param=value)")
-    for column in ("method", "parameters (default; allowed)", "description"):
+    table = Table(title=escape("methods (spec: name:param=value,param=value; rerankers: first_stage>>reranker:param=value; "
+                               "[q] = query-time with the default engine: a sweep over it builds the index once)"))
+    for column in ("method", "role", "runtimes / backends", "parameters (default; allowed)", "description"):
         table.add_column(column, overflow="fold")
-    for name, cls in [(n, retriever_class(n)) for n in REGISTRY] + [(f"A>>{n}", reranker_class(n)) for n in RERANKERS]:
-        params = "\n".join(f"{key}={param.default!r} ({param.allowed()}): {param.help}" for key, param in cls.params.items())
-        table.add_row(escape(name), escape(params) or "–", escape(cls.description))
+    for method in catalog():
+        params = "\n".join(f"{p.name}={p.default} ({p.allowed}){' [q]' if p.query_time else ''}: {p.help}" for p in method.params)
+        table.add_row(escape(method.name), method.role, escape(method.engines), escape(params) or "-", escape(method.description))
     out_console().print(table)
 
 

@@ -3,6 +3,7 @@
 ``bert`` is any Hugging Face encoder used as is (the untuned "base BERT" row: mean pooling, no
 normalisation unless asked). ``biencoder`` reads a sentence-transformers checkpoint's own pooling,
 normalisation and max length (``auto``), so a fine-tuned model is searched exactly as it was trained.
+Both take ``runtime`` (torch, onnx, onnx-int8): which engine runs the forward pass (``bench.runtimes``).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 from bench.encoder import POOLINGS, EncoderConfig
 from bench.models import resolve_model, sentence_transformers_config
+from bench.runtimes import RUNTIMES
 from retrievers.base import Param
 
 SHARED = {
@@ -19,6 +21,8 @@ SHARED = {
     "similarity": Param(str, "cos", "cos (L2-normalise both sides) or dot (raw inner product)", ("cos", "dot")),
     "storage": Param(str, "float32", "dtype of the cached corpus embeddings on disk (float16: half the size)",
                      ("float32", "float16")),
+    "runtime": Param(str, "torch", "engine for the forward pass: torch (fp32 PyTorch), onnx (ONNX Runtime, exported once "
+                     "into the cache), onnx-int8 (plus dynamic int8 quantisation: fastest, small quality cost)", RUNTIMES),
 }
 
 
@@ -33,7 +37,7 @@ class EncoderKind:
 def _bert_config(values: Mapping[str, Any]) -> EncoderConfig:
     return EncoderConfig(model=values["model"], pooling=values["pooling"], normalize=values["normalize"],
                          max_length=values["max_length"], query_prefix=values["query_prefix"],
-                         doc_prefix=values["doc_prefix"])
+                         doc_prefix=values["doc_prefix"], runtime=values["runtime"])
 
 
 def _biencoder_config(values: Mapping[str, Any]) -> EncoderConfig:
@@ -42,7 +46,7 @@ def _biencoder_config(values: Mapping[str, Any]) -> EncoderConfig:
     normalize = declared.get("normalize", False) if values["normalize"] == "auto" else values["normalize"] == "true"
     max_length = values["max_length"] or declared.get("max_length") or 512
     return EncoderConfig(model=values["model"], pooling=pooling, normalize=normalize, max_length=max_length,
-                         query_prefix=values["query_prefix"], doc_prefix=values["doc_prefix"])
+                         query_prefix=values["query_prefix"], doc_prefix=values["doc_prefix"], runtime=values["runtime"])
 
 
 BERT = EncoderKind(

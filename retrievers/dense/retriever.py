@@ -13,6 +13,7 @@ import numpy as np
 from bench.data.dataset import Dataset
 from bench.embedding_cache import corpus_embeddings
 from bench.encoder import Encoder, EncoderConfig, timed
+from bench.runtimes import runtime_problem
 from retrievers.base import Hits, Param, Retriever
 from retrievers.dense.backends import IndexBackend
 from retrievers.dense.encoders import EncoderKind
@@ -29,7 +30,7 @@ class DenseRetriever(Retriever):
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any]) -> str | None:
-        return cls.backend_class.check_config(config)
+        return runtime_problem(config["runtime"]) or cls.backend_class.check_config(config)
 
     def encoder_config(self) -> EncoderConfig:
         return self.kind.config(self.config)
@@ -38,7 +39,7 @@ class DenseRetriever(Retriever):
         if getattr(self, "encoder", None) is None:
             self.encoder = Encoder(
                 self.encoder_config(), device=self.context.device, batch_size=self.context.batch_size,
-                threads=self.context.threads,
+                threads=self.context.threads, cache_dir=self.context.cache_dir, warn=self.context.warn,
             )
         return self.encoder
 

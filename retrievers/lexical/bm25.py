@@ -1,8 +1,10 @@
-"""BM25 on Lucene through pyserini, indexed the way Anserini's BEIR "flat" regressions do.
+"""BM25 on Lucene through pyserini (default), indexed the way Anserini's BEIR "flat" regressions do, or in-process
+with bm25s (``backend=bm25s``, see ``bm25s_index``).
 
 The index is content-keyed in the bench cache, so re-running a benchmark reuses it while a
 changed document or analyzer setting builds a new one; the original build time is kept in
-the index's manifest so the leaderboard still reports what building cost.
+the index's manifest so the leaderboard still reports what building cost. ``k1``/``b`` are query-time on Lucene
+(one index serves every value) and build-time in bm25s (its stored scores include them).
 """
 from __future__ import annotations
 
@@ -10,12 +12,15 @@ import json
 import operator
 import shutil
 import time
-from typing import Mapping
+from typing import Any, Mapping
 
 from bench import atomic
 from bench.data.dataset import Dataset
 from bench.java import import_pyserini_index, import_pyserini_search
 from retrievers.base import Hits, Param, Retriever, directory_bytes
+from retrievers.lexical import bm25s_index
+
+BACKENDS = ("pyserini", "bm25s")
 
 _BATCH = 10_000
 MANIFEST = "bench-manifest.json"
@@ -24,13 +29,28 @@ _DOCID_SCORE = operator.attrgetter("docid", "score")
 
 class BM25Retriever(Retriever):
     name = "bm25"
-    description = "BM25 over a Lucene index (pyserini/Anserini), title + text as one field"
+    description = "BM25, title + text as one field: Lucene (pyserini/Anserini) or bm25s in-process"
     params = {
         "k1": Param(float, 0.9, "term-frequency saturation (Anserini default 0.9)", min=0),
         "b": Param(float, 0.4, "length normalisation (Anserini default 0.4)", min=0, max=1),
+        "backend": Param(str, "pyserini", "pyserini (Lucene through a JVM; reproduces published figures) or bm25s "
+                         "(numpy/numba in-process, Porter + Lucene stop words; k1/b fixed at build time)", BACKENDS),
     }
 
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> str | None:
+        return bm25s_index.missing() if config["backend"] == "bm25s" else None
+
+    @classmethod
+    def query_params_for(cls, config: Mapping[str, Any]) -> frozenset[str]:
+        return frozenset() if config.get("backend") == "bm25s" else cls.query_params
+
     def index(self, dataset: Dataset) -> None:
+        if self.config["backend"] == "bm25s":
+            self.bm25s = bm25s_index.Bm25sIndex(self.config["k1"], self.config["b"], self.context.cache_dir, self.context.warn)
+            self.bm25s.index(dataset)
+            self.context.stats.update(self.bm25s.stats)
+            return
         index_dir = self.context.cache_dir / "indexes" / "bm25" / f"{dataset.content_fingerprint}-porter-flat"
         searcher_module = import_pyserini_search()
         self.searcher = self._open_cached(searcher_module, index_dir, len(dataset.corpus))
@@ -73,8 +93,11 @@ class BM25Retriever(Retriever):
     query_params = frozenset({"k1", "b"})  # set on the searcher: one Lucene index serves every k1/b
 
     def set_query_params(self, values) -> None:
+        if getattr(self, "bm25s", None) is not None and any(self.config.get(k) != v for k, v in values.items()):
+            raise ValueError("bm25s bakes k1/b into its index: build a new retriever for other values")
         self.config.update(values)
-        self.searcher.set_bm25(self.config["k1"], self.config["b"])
+        if getattr(self, "bm25s", None) is None:
+            self.searcher.set_bm25(self.config["k1"], self.config["b"])
 
     def _build(self, dataset: Dataset, directory) -> None:
         indexer = import_pyserini_index().LuceneIndexer(str(directory), threads=max(1, self.context.threads))
@@ -89,6 +112,8 @@ class BM25Retriever(Retriever):
         indexer.close()
 
     def search(self, queries: Mapping[str, str], k: int) -> dict[str, Hits]:
+        if getattr(self, "bm25s", None) is not None:
+            return dict(zip(queries, self.bm25s.search(list(queries.values()), k)))
         if len(queries) == 1:
             (query_id, text), = queries.items()
             return {query_id: [(hit.docid, hit.score) for hit in self.searcher.search(text, k)]}
@@ -100,6 +125,8 @@ class BM25Retriever(Retriever):
         return {query_id: list(map(_DOCID_SCORE, found.get(query_id, []))) for query_id in query_ids}
 
     def index_bytes(self) -> int:
+        if getattr(self, "bm25s", None) is not None:
+            return self.bm25s.nbytes()
         return directory_bytes(self.index_dir)
 
     def close(self) -> None:

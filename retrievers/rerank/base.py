@@ -23,6 +23,10 @@ class Reranker(ABC):
         """A problem between parameters in one line, or None (as ``Retriever.check_config``)."""
         return None
 
+    @classmethod
+    def query_params_for(cls, config: Mapping[str, Any]) -> frozenset[str]:
+        return cls.query_params
+
     def __init__(self, context: Context, **values: Any) -> None:
         self.context = context
         self.config = {key: param.default for key, param in self.params.items()} | values

@@ -3,6 +3,8 @@
 Pairs are tokenised once and batched by length; scores are cached content-keyed in SQLite
 (model weights, max length, query text, document text), so a depth sweep scores each pair once.
 The cache is bypassed while latency is measured: a timed query always pays for its forward passes.
+``runtime`` (torch, onnx, onnx-int8) picks the engine of the forward pass alone (``bench.runtimes``); a non-torch
+runtime is part of the score-store key, since its scores differ by numerics.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from bench.data.dataset import Dataset
 from bench.encoder import resolve_device
 from bench.errors import BenchError
 from bench.models import missing_model_error, model_identity, resolve_model
+from bench.runtimes import RUNTIMES, check_runtime, runtime_problem
 from retrievers.base import Param
 from retrievers.rerank.base import DEPTH, Reranker
 
@@ -28,7 +31,13 @@ class CrossEncoderReranker(Reranker):
         "model": Param(str, "cross-encoder/ms-marco-MiniLM-L-6-v2", "hub id or local folder (e.g. from bench train cross-encoder)"),
         "batch_size": Param(int, 32, "query-document pairs per forward pass", min=1),
         "max_length": Param(int, 512, "truncate each pair to this many tokens", min=8),
+        "runtime": Param(str, "torch", "engine for the forward pass: torch, onnx (exported once into the cache) or "
+                         "onnx-int8 (dynamic int8 quantisation)", RUNTIMES),
     }
+
+    @classmethod
+    def check_config(cls, config) -> str | None:
+        return runtime_problem(config["runtime"])
 
     def prepare(self, dataset: Dataset) -> None:
         import torch
@@ -51,15 +60,25 @@ class CrossEncoderReranker(Reranker):
             )
         if config.num_labels not in (1, 2):
             raise BenchError(f"model '{name}' has {config.num_labels} labels; ce expects 1 (a logit) or 2 (softmax)")
+        runtime = self.config["runtime"]
+        check_runtime(runtime)
         self.tokenizer = AutoTokenizer.from_pretrained(resolved)
-        model = AutoModelForSequenceClassification.from_pretrained(resolved)
-        self.device = resolve_device(self.context.device)
-        if self.device.startswith("cuda"):
-            model = model.to(self.device, dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
-        self.model = model.eval()
+        if runtime == "torch":
+            model = AutoModelForSequenceClassification.from_pretrained(resolved)
+            self.device = resolve_device(self.context.device)
+            if self.device.startswith("cuda"):
+                model = model.to(self.device, dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+            self.model = model.eval()
+        else:
+            from bench.runtimes import OnnxModel, exported_model
+
+            self.device = "cpu"  # ONNX Runtime's CPU provider
+            self.model = OnnxModel(exported_model(resolved, model_identity(resolved), "logits", runtime,
+                                                  self.context.cache_dir, self.context.warn))
         self.max_length = min(self.config["max_length"], getattr(config, "max_position_embeddings", 512))
         self.texts = {doc_id: doc.flat() for doc_id, doc in dataset.corpus.items()}
-        identity = json.dumps({"model": model_identity(resolved), "max_length": self.max_length})
+        identity = json.dumps({"model": model_identity(resolved), "max_length": self.max_length,
+                               **({"runtime": runtime} if runtime != "torch" else {})})
         path = self.context.cache_dir / "ce-scores" / (hashlib.sha256(identity.encode()).hexdigest()[:24] + ".sqlite")
         self.db = self._open_store(path)
         self.scored_pairs = 0
@@ -95,11 +114,17 @@ class CrossEncoderReranker(Reranker):
             for start in range(0, len(order), self.config["batch_size"]):
                 rows = order[start : start + self.config["batch_size"]]
                 batch = self.tokenizer.pad({key: [encoded[key][i] for i in rows] for key in keys}, return_tensors="pt")
-                logits = self.model(**{key: value.to(self.device) for key, value in batch.items()}).logits.float()
+                logits = self._forward({key: value.to(self.device) for key, value in batch.items()}).float()
                 values = logits[:, 0] if logits.shape[1] == 1 else torch.softmax(logits, dim=1)[:, 1]
                 scores[rows] = values.cpu().numpy()
         self.scored_pairs += len(pairs)
         return scores
+
+    def _forward(self, batch: dict):
+        """Logits of one padded batch on the configured runtime; scoring from them is one code path."""
+        if self.config["runtime"] == "torch":
+            return self.model(**batch).logits
+        return self.model(batch)
 
     @staticmethod
     def _key(query: str, doc: str) -> bytes:
