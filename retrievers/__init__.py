@@ -5,8 +5,8 @@ sanity rerankers, cascade). ``base`` is the whole interface, ``spec`` parses ``n
 names to classes. May import shared infrastructure from ``bench`` (data, errors, atomic writes, encoder, embedding
 cache, models, JVM bridge), never the harness (runner, results, reports, CLI).
 """
-from retrievers.base import Context, Hits, Param, Retriever
+from retrievers.base import BuildRecord, Context, Hits, Param, Retriever
 from retrievers.registry import (REGISTRY, RERANKERS, CanonicalSpec, build, canonical, reranker_class, retriever_class,
                                  validate)
 
-__all__ = ["Context", "Hits", "Param", "Retriever", "REGISTRY", "RERANKERS", "CanonicalSpec", "build", "canonical", "reranker_class", "retriever_class", "validate"]
+__all__ = ["BuildRecord", "Context", "Hits", "Param", "Retriever", "REGISTRY", "RERANKERS", "CanonicalSpec", "build", "canonical", "reranker_class", "retriever_class", "validate"]

@@ -45,6 +45,38 @@ class Param:
 
 
 @dataclass
+class BuildRecord:
+    """What ``index`` tells the runner about the build, as declared fields rather than keys in a dict.
+
+    ``build_seconds``: what the original build took when the index came from the cache (its manifest), so build
+    cost is reported even for a reused index; ``reused``: the index came from the cache; ``params_used``: values
+    actually used where they differ from those asked (nlist capped at the corpus size, a backend's fixed choices);
+    ``embeddings``: the embedding cache's record (key, encoded and reused docs, rate); ``extra``: method-specific
+    diagnostics, stored in the result as they are.
+    """
+
+    build_seconds: float | None = None
+    reused: bool = False
+    index_reused: bool = False
+    params_used: dict[str, Any] = field(default_factory=dict)
+    embeddings: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The result's ``stats``: everything but the fields the build cost and parameters already report."""
+        found = dict(self.extra)
+        if self.embeddings:
+            found["embeddings"] = dict(self.embeddings)
+        if self.index_reused:
+            found["index_reused"] = True
+        return found
+
+    def copy(self) -> "BuildRecord":
+        return BuildRecord(self.build_seconds, self.reused, self.index_reused, dict(self.params_used),
+                           dict(self.embeddings), dict(self.extra))
+
+
+@dataclass
 class Context:
     """What the runner hands a retriever: where to cache, how many threads, which device.
 
@@ -57,7 +89,7 @@ class Context:
     device: str = "cpu"
     batch_size: int = 64
     progress: Callable[..., Any] | None = None
-    stats: dict = field(default_factory=dict)
+    build: BuildRecord = field(default_factory=BuildRecord)
     on_warning: Callable[[str], None] | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -67,7 +99,10 @@ class Context:
             self.on_warning(message)
 
 
-class Retriever(ABC):
+class Configurable:
+    """What every registered class declares, retriever or reranker: a name, typed parameters, which of them
+    apply at query time, and the cross-parameter check. The registry validates specs against these alone."""
+
     name: ClassVar[str]
     description: ClassVar[str] = ""
     params: ClassVar[Mapping[str, Param]] = {}
@@ -89,6 +124,11 @@ class Retriever(ABC):
     def __init__(self, context: Context, **values: Any) -> None:
         self.context = context
         self.config = {key: param.default for key, param in self.params.items()} | values
+
+
+class Retriever(Configurable, ABC):
+    def __init__(self, context: Context, **values: Any) -> None:
+        super().__init__(context, **values)
         # Milliseconds per part of a search call (e.g. "encode", "search"), for the latency split.
         self.breakdown: dict[str, list[float]] = {}
 

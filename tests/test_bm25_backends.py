@@ -55,13 +55,13 @@ def test_bm25s_index_is_cached_by_content_and_parameters_and_rebuilt_when_corrup
         return retriever
 
     first = index("bm25:backend=bm25s")
-    assert not first.context.stats["reused"] and first.index_bytes() > 0
-    assert index("bm25:backend=bm25s").context.stats["reused"]
+    assert not first.context.build.reused and first.index_bytes() > 0
+    assert index("bm25:backend=bm25s").context.build.reused
     other = index("bm25:backend=bm25s,k1=1.5")  # k1 is baked into bm25s' scores: a new index
-    assert not other.context.stats["reused"] and other.bm25s.dir != first.bm25s.dir
+    assert not other.context.build.reused and other.bm25s.dir != first.bm25s.dir
     next(first.bm25s.dir.glob("data.csc.index.npy")).write_bytes(b"not numpy")
     rebuilt = index("bm25:backend=bm25s")
-    assert not rebuilt.context.stats["reused"] and any("corrupt" in w for w in rebuilt.context.warnings)
+    assert not rebuilt.context.build.reused and any("corrupt" in w for w in rebuilt.context.warnings)
     assert rebuilt.search({"q": "apple"}, 3) == first.search({"q": "apple"}, 3)
 
 

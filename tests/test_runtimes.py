@@ -8,7 +8,7 @@ from bench.data import load_dataset
 from bench.embedding_cache import cache_key, corpus_embeddings
 from bench.encoder import Encoder, EncoderConfig
 from bench.errors import BenchError
-from bench.threads import limit_threads
+from bench.harness.threads import limit_threads
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
 from retrievers import Context, build, canonical, validate
 from retrievers.registry import split_params
@@ -101,12 +101,12 @@ def test_cross_encoder_onnx_scores_agree_with_torch(tmp_path, toy_dataset):
 
 
 def test_dense_method_runs_end_to_end_on_onnx(tiny_model, toy_dataset):
-    from bench.runner import RunSettings, run_method
+    from bench.harness.runner import RunSettings, run_method
 
     data = load_dataset(str(toy_dataset))
     result, run = run_method(data, f"biencoder:model={tiny_model},runtime=onnx-int8", RunSettings(out_dir=None, k=5, warmup=1))
-    assert set(run) == set(data.queries) and result["params"]["runtime"] == "onnx-int8"
-    assert result["latency_ms"]["p50"] > 0
+    assert set(run) == set(data.queries) and result.params["runtime"] == "onnx-int8"
+    assert result.latency.percentile("p50") > 0
 
 
 @pytest.mark.parametrize("spec", ["biencoder:runtime=tensorrt", "bert-ivf:runtime=ONNX", "bm25>>ce:runtime=int8"])

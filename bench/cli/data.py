@@ -96,7 +96,7 @@ def encode(model, kind, params, dataset, corpus, queries, seed, data_dir, distra
     with make_progress(err_console) as progress:
         context.progress = progress
         retriever.corpus_vectors(data)
-    stats = context.stats["embeddings"]
+    stats = context.build.embeddings
     if stats["reused"]:
         how = "cache hit, encoded 0"
     else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import resource
 import time
 from dataclasses import dataclass
@@ -32,14 +33,22 @@ from bench.harness.settings import RunSettings
 from bench.harness.threads import limit_threads
 from bench.harness.ties import tie_report
 from retrievers import CanonicalSpec, Context, Hits, Retriever, canonical, registry
+from retrievers.base import BuildRecord
 from retrievers.spec import MethodSpec, parse_spec
 
 QUALITY_CHUNK = 1000
+_DOC_ID = operator.itemgetter(0)
 
 
 def drop_self_hits(run: dict[str, Hits], k: int) -> dict[str, Hits]:
-    """BEIR's convention: a document whose id equals the query id is never a valid answer."""
-    return {qid: [hit for hit in hits if hit[0] != qid][:k] for qid, hits in run.items()}
+    """BEIR's convention: a document whose id equals the query id is never a valid answer. A query's list is
+    rebuilt only when its own id is among the hits (rare), so a fast backend's batch QPS is not eaten here."""
+    kept = {}
+    for qid, hits in run.items():
+        if qid in map(_DOC_ID, hits):
+            hits = [hit for hit in hits if hit[0] != qid]
+        kept[qid] = hits[:k]
+    return kept
 
 
 def spec_models(spec: CanonicalSpec) -> dict[str, str]:
@@ -67,7 +76,7 @@ class Built:
     wall: float
     peak_rss_mb: float
     rss_delta_mb: float
-    stats: dict
+    record: BuildRecord  # as reported by index(); query parameters may later change params_used
 
 
 def build_retriever(dataset: Dataset, spec: MethodSpec | str, settings: RunSettings, progress: Progress | None = None,
@@ -89,7 +98,7 @@ def build_retriever(dataset: Dataset, spec: MethodSpec | str, settings: RunSetti
         peak_rss_mb = peak_rss_mb_since_reset() if peak_was_reset else None
         if peak_rss_mb is None:  # no /proc: the process-lifetime peak (an upper bound in a sweep)
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return Built(retriever, context, wall, peak_rss_mb, current_rss_mb() - rss_before, dict(context.stats))
+        return Built(retriever, context, wall, peak_rss_mb, current_rss_mb() - rss_before, context.build.copy())
     except BaseException:
         retriever.close()
         raise
@@ -153,9 +162,8 @@ def measure(built: Built, dataset: Dataset, spec: MethodSpec | str, settings: Ru
         if load.busy:
             context.warn(f"{label}: the machine was busy while latency was timed ({load.describe()}); "
                          "its latency figures are marked as such")
-    stats = built.stats | {key: value for key, value in context.stats.items() if key not in built.stats}
-    stats.pop("params_used", None)
-    params_used = dict(context.stats.get("params_used", {}))  # as of this point's query parameters
+    stats = context.build.diagnostics() | built.record.diagnostics()
+    params_used = dict(context.build.params_used)  # as of this point's query parameters
     result = Result(
         method=canon.key, method_spec=canon.full, method_given=str(spec), method_name=spec.name,
         params=dict(retriever.config) | params_used, params_used=params_used,
@@ -167,7 +175,7 @@ def measure(built: Built, dataset: Dataset, spec: MethodSpec | str, settings: Ru
         qps=len(dataset.queries) / batch_seconds if batch_seconds > 0 else None, qps_threads=settings.threads,
         batch_seconds=batch_seconds,
         # index size per point: a query-time parameter can change it (rescore > 0 keeps the float vectors)
-        build=_build_cost(stats, built.wall, retriever.index_bytes(), built.peak_rss_mb, built.rss_delta_mb,
+        build=_build_cost(built.record, built.wall, retriever.index_bytes(), built.peak_rss_mb, built.rss_delta_mb,
                           len(dataset.corpus)),
         stats=stats, warnings=tuple(dataset.warnings) + tuple(context.warnings), hardware=environment.hardware(),
         versions=environment.versions(), git_commit=environment.git_commit(),
@@ -176,7 +184,7 @@ def measure(built: Built, dataset: Dataset, spec: MethodSpec | str, settings: Ru
     return result, run
 
 
-def _build_cost(stats: dict, build_wall: float, index_bytes: int, peak_rss_mb: float, rss_delta_mb: float,
+def _build_cost(record: BuildRecord, build_wall: float, index_bytes: int, peak_rss_mb: float, rss_delta_mb: float,
                 n_docs: int) -> BuildCost:
     """What building costs, even when a cache made this run's build instant.
 
@@ -184,8 +192,8 @@ def _build_cost(stats: dict, build_wall: float, index_bytes: int, peak_rss_mb: f
     document whose vector came from the cache instead of being encoded now, the time encoding it would
     take at the encoder's measured rate, and say so with ``encode_seconds_estimated``.
     """
-    embeddings = stats.get("embeddings", {})
-    seconds = stats.pop("build_seconds", None)
+    embeddings = record.embeddings
+    seconds = record.build_seconds
     estimated = False
     if seconds is None:
         seconds = build_wall
@@ -196,7 +204,7 @@ def _build_cost(stats: dict, build_wall: float, index_bytes: int, peak_rss_mb: f
             estimated = True
     return BuildCost(seconds=seconds, wall_seconds=build_wall, encode_seconds_estimated=estimated,
                      index_bytes=index_bytes, peak_rss_mb=peak_rss_mb, rss_delta_mb=rss_delta_mb,
-                     reused=bool(stats.pop("reused", False) or embeddings.get("reused", False)),
+                     reused=bool(record.reused or embeddings.get("reused", False)),
                      encoded_docs=embeddings.get("encoded_docs"))
 
 

@@ -51,7 +51,7 @@ class DenseRetriever(Retriever):
             progress=self.context.progress, label=f"{self.name} encode", warn=self.context.warn,
             dtype=self.config["storage"],
         )
-        self.context.stats["embeddings"] = stats
+        self.context.build.embeddings = stats
         return self._prepare(np.asarray(vectors, dtype=np.float32))
 
     def _prepare(self, vectors: np.ndarray) -> np.ndarray:
@@ -73,14 +73,14 @@ class DenseRetriever(Retriever):
         device = self.encoder.device
         self.backend = self.backend_class(self.config, lambda index: to_device(index, device))
         self.backend.build(vectors, self.cached_index)
-        self.context.stats["params_used"] = dict(self.backend.params_used)
+        self.context.build.params_used = dict(self.backend.params_used)
         for message in self.backend.warnings:
             self.context.warn(message)
 
     def set_query_params(self, values) -> None:
         self.config.update(values)  # the backend reads the same dict
         self.backend.apply_query_params()
-        self.context.stats["params_used"] = dict(self.backend.params_used)
+        self.context.build.params_used = dict(self.backend.params_used)
 
     def search_vectors(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.backend.search(vectors, k)
@@ -123,7 +123,7 @@ class DenseRetriever(Retriever):
 
         from bench import atomic
 
-        embeddings_key = self.context.stats["embeddings"]["key"]
+        embeddings_key = self.context.build.embeddings["key"]
         payload = json.dumps({"embeddings": embeddings_key, "similarity": self.config["similarity"], **settings}, sort_keys=True)
         path = self.context.cache_dir / "indexes" / kind / (hashlib.sha256(payload.encode()).hexdigest()[:24] + ".faiss")
         read, write = (faiss.read_index_binary, faiss.write_index_binary) if binary else (faiss.read_index, faiss.write_index)
@@ -133,7 +133,7 @@ class DenseRetriever(Retriever):
                 index = read(str(path))
                 if index.ntotal != self.n_docs:
                     raise ValueError(f"it holds {index.ntotal} vectors, not {self.n_docs}")
-                self.context.stats["index_reused"] = True
+                self.context.build.index_reused = True
             except (RuntimeError, ValueError) as exc:  # faiss raises RuntimeError on a truncated or foreign file
                 reason = str(exc).strip().splitlines()[-1][:120] if str(exc).strip() else type(exc).__name__
                 self.context.warn(f"{self.name}: cached {kind} index {path.name} is corrupt ({reason}); rebuilding it")

@@ -49,7 +49,7 @@ class BM25Retriever(Retriever):
         if self.config["backend"] == "bm25s":
             self.bm25s = bm25s_index.Bm25sIndex(self.config["k1"], self.config["b"], self.context.cache_dir, self.context.warn)
             self.bm25s.index(dataset)
-            self.context.stats.update(self.bm25s.stats)
+            self.context.build = self.bm25s.record
             return
         index_dir = self.context.cache_dir / "indexes" / "bm25" / f"{dataset.content_fingerprint}-porter-flat"
         searcher_module = import_pyserini_search()
@@ -60,7 +60,7 @@ class BM25Retriever(Retriever):
                 self._build(dataset, staging)
                 seconds = time.perf_counter() - started
                 atomic.write_text(staging / MANIFEST, json.dumps({"build_seconds": seconds, "n_docs": len(dataset.corpus)}))
-            self.context.stats.update({"build_seconds": seconds, "reused": False})
+            self.context.build.build_seconds, self.context.build.reused = seconds, False
             self.searcher = searcher_module.LuceneSearcher(str(index_dir))
         self.index_dir = index_dir
         self.searcher.set_bm25(self.config["k1"], self.config["b"])
@@ -82,7 +82,7 @@ class BM25Retriever(Retriever):
             else:
                 held = searcher.num_docs
                 if held == n_docs:
-                    self.context.stats.update(info | {"reused": True})
+                    self.context.build.build_seconds, self.context.build.reused = info.get("build_seconds"), True
                     return searcher
                 searcher.close()
                 problem = f"it holds {held} documents, not {n_docs}"

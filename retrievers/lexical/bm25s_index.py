@@ -25,6 +25,7 @@ import numpy as np
 from bench import atomic
 from bench.data.dataset import Dataset
 from bench.errors import BenchError
+from retrievers.base import BuildRecord
 
 INSTALL_HINT = 'pip install -e ".[bm25s]"'
 MANIFEST = "bench-manifest.json"
@@ -75,7 +76,7 @@ class Bm25sIndex:
         self._split = re.compile(TOKEN_PATTERN).findall
         self._stop = frozenset(LUCENE_STOPWORDS)
         self.backend = "numba" if _numba() else "numpy"
-        self.stats: dict = {}
+        self.record = BuildRecord()
 
     def key(self, dataset: Dataset) -> str:
         import bm25s
@@ -113,8 +114,8 @@ class Bm25sIndex:
                 model.save(str(staging), show_progress=False)
                 atomic.write_text(staging / MANIFEST, json.dumps({"build_seconds": seconds, "n_docs": len(self.doc_ids)}))
             self.model = self._load(len(self.doc_ids))
-            self.stats = {"build_seconds": seconds, "reused": False}
-        self.stats["params_used"] = {"backend": self.backend, "method": METHOD, "stemmer": STEMMER}
+            self.record = BuildRecord(build_seconds=seconds, reused=False)
+        self.record.params_used = {"backend": self.backend, "method": METHOD, "stemmer": STEMMER}
         self.warm_up()
 
     def _load(self, n_docs: int):
@@ -134,7 +135,7 @@ class Bm25sIndex:
             self.warn(f"bm25: cached bm25s index {self.dir.name} is corrupt ({reason}); rebuilding it")
             shutil.rmtree(self.dir, ignore_errors=True)
             return None
-        self.stats = {"build_seconds": info.get("build_seconds"), "reused": True}
+        self.record = BuildRecord(build_seconds=info.get("build_seconds"), reused=True)
         return model
 
     def warm_up(self) -> None:
@@ -142,7 +143,7 @@ class Bm25sIndex:
         if self.backend == "numba":
             started = time.perf_counter()
             self.model.retrieve([[next(iter(self.model.vocab_dict))]], k=1, show_progress=False, n_threads=0)
-            self.stats["jit_seconds"] = time.perf_counter() - started
+            self.record.extra["jit_seconds"] = time.perf_counter() - started
 
     def search(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
         """Top-k per query, serially: one query is what a service runs per core, and a batch on numba's parallel

@@ -7,29 +7,17 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from bench.data.dataset import Dataset
-from retrievers.base import Context, Param
+from retrievers.base import Configurable, Context, Param
 
 DEPTH = Param(int, 100, "rerank this many first-stage candidates; the rest keep first-stage order below them", min=1)
 
 
-class Reranker(ABC):
-    name: ClassVar[str]
-    description: ClassVar[str] = ""
+class Reranker(Configurable, ABC):
     params: ClassVar[Mapping[str, Param]] = {"depth": DEPTH}
     query_params: ClassVar[frozenset[str]] = frozenset({"depth"})  # a depth sweep loads the model once
 
-    @classmethod
-    def check_config(cls, config: Mapping[str, Any]) -> str | None:
-        """A problem between parameters in one line, or None (as ``Retriever.check_config``)."""
-        return None
-
-    @classmethod
-    def query_params_for(cls, config: Mapping[str, Any]) -> frozenset[str]:
-        return cls.query_params
-
     def __init__(self, context: Context, **values: Any) -> None:
-        self.context = context
-        self.config = {key: param.default for key, param in self.params.items()} | values
+        super().__init__(context, **values)
         self.timing_mode = False
 
     def prepare(self, dataset: Dataset) -> None:

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from bench.data.prepare import prepare_dataset
-from bench.latency import measure_latency
-from bench.runner import RunSettings, _quality_run
-from bench.threads import limit_threads
+from bench.harness.latency import measure_latency
+from bench.harness.runner import RunSettings, _quality_run
+from bench.harness.threads import limit_threads
 from benchmarks.alternate import best_seconds
 from retrievers import Context, build
 

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from bench.data import load_dataset, make_subset
-from bench.latency import measure_latency
+from bench.harness.latency import measure_latency
 from bench.models import sentence_transformers_config
-from bench.threads import limit_threads
+from bench.harness.threads import limit_threads
 from retrievers import Context, build
 
 DOCS = int(os.environ.get("BENCH_RUNTIME_DOCS", "2000"))
