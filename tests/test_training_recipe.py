@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,9 @@ def test_weak_pairs_get_a_dev_slice_by_pair(split_toy):
 def test_resume_after_an_interruption_gives_the_same_model(tiny_model, split_toy, tmp_path, monkeypatch):
     import bench.training.loop as loop
 
+    started = time.perf_counter()
     straight = train_model(_cfg(tiny_model, tmp_path / "a", epochs=2, save_every=2, batch_size=8), DataOptions(str(split_toy)))[0]
+    assert 0 < straight.elapsed <= time.perf_counter() - started  # a checkpoint does not count the time twice
 
     class Killed(Exception):
         pass
@@ -167,3 +170,12 @@ def test_cli_trains_a_cross_encoder_that_bench_run_loads(run_cli, tmp_path, tiny
     code, _, err = run_cli("train", "crossencoder", "--base", str(tiny_model), "--dataset", str(split_toy),
                            "--out", str(tmp_path / "ce2"))
     assert code == 2 and "needs --hard-negatives bm25:N" in err
+
+
+def test_recipe_names_for_a_leaderboard_row(tmp_path):
+    from bench.training.card import CARD, recipe_names
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / CARD).write_text(json.dumps({"short_name": "bi:toy/qrels/e1/lr0.001/T0.05/s0"}))
+    params = {"first": {"name": "bm25"}, "reranker": {"model": str(tmp_path / "m")}, "model": "no/such-model"}
+    assert recipe_names(params) == {str(tmp_path / "m"): "bi:toy/qrels/e1/lr0.001/T0.05/s0"}

@@ -64,3 +64,28 @@ def read_card(folder: Path) -> dict | None:
         return json.loads(path.read_text()) if path.is_file() else None
     except (OSError, ValueError):
         return None
+
+
+def recipe_names(params: dict) -> dict[str, str]:
+    """``{model path: short_name}`` for every bench-trained local model a method's parameters name (cascades
+    included): what a leaderboard row shows beside ``biencoder:model=/path`` so the recipe is readable."""
+    from bench.errors import BenchError
+
+    found: dict[str, str] = {}
+
+    def walk(value) -> None:
+        if not isinstance(value, dict):
+            return
+        for key, item in value.items():
+            if key == "model" and isinstance(item, str):
+                try:
+                    card = read_card(Path(resolve_model(item)))
+                except BenchError:
+                    card = None
+                if card and card.get("short_name"):
+                    found[item] = card["short_name"]
+            else:
+                walk(item)
+
+    walk(params)
+    return found

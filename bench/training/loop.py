@@ -151,8 +151,8 @@ def fit(cfg: TrainConfig, objective: Objective, data: TrainingData, pools: list[
         pools, pools_epoch = state["extra"]["pools"], state["extra"]["pools_epoch"]
         best = state["extra"]["best"]
     validation = Validation(cfg, data, objective)
-    sitting = time.perf_counter()
-    elapsed = lambda: log.elapsed + time.perf_counter() - sitting  # noqa: E731
+    sitting, before = time.perf_counter(), log.elapsed  # wall seconds of earlier sittings (resume)
+    elapsed = lambda: before + time.perf_counter() - sitting  # noqa: E731
 
     def validate(full: bool) -> None:
         point = validation.run(step, full)
