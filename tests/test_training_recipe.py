@@ -179,3 +179,18 @@ def test_recipe_names_for_a_leaderboard_row(tmp_path):
     (tmp_path / "m" / CARD).write_text(json.dumps({"short_name": "bi:toy/qrels/e1/lr0.001/T0.05/s0"}))
     params = {"first": {"name": "bm25"}, "reranker": {"model": str(tmp_path / "m")}, "model": "no/such-model"}
     assert recipe_names(params) == {str(tmp_path / "m"): "bi:toy/qrels/e1/lr0.001/T0.05/s0"}
+
+
+def test_grid_from_toml_and_refusals(tmp_path):
+    from bench.errors import BenchError
+    from bench.training.grid import parse_grid, point_name
+
+    path = tmp_path / "grid.toml"
+    path.write_text('lr = [2e-5, 5e-5]\ntemperature = [0.02, 0.05]\nhard_negatives = "bm25:1"\n')
+    points = parse_grid(str(path))
+    assert len(points) == 4 and points[0] == {"lr": 2e-5, "temperature": 0.02, "hard_negatives": "bm25:1"}
+    assert point_name(points[0]) == "lr=2e-05,temperature=0.02,hard_negatives=bm25-1"
+    assert parse_grid("epochs=1,2; query_prefix=query: ") == [{"epochs": 1, "query_prefix": "query:"}, {"epochs": 2, "query_prefix": "query:"}]
+    for bad, message in (("lr=fast", "is not a float"), ("lr=", "has no values"), (str(tmp_path / "none.toml"), "no such file")):
+        with pytest.raises(BenchError, match=message):
+            parse_grid(bad)
