@@ -107,7 +107,7 @@ class Encoder:
             **({"runtime": self.config.runtime} if self.config.runtime != "torch" else {}),
         }
 
-    def forward(self, batch: dict):
+    def hidden_states(self, batch: dict):
         """Last hidden states of one padded batch, on whichever runtime the config names."""
         if self.config.runtime == "torch":
             return self.model(**batch).last_hidden_state
@@ -125,10 +125,7 @@ class Encoder:
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encoded = self.tokenizer(
-            [prefix + text for text in texts], truncation=True, max_length=self.max_length, padding=False,
-            return_attention_mask=False, return_token_type_ids=False,
-        )["input_ids"]
+        encoded = token_ids(self.tokenizer, texts, prefix, self.max_length)
         order = np.argsort([-len(ids) for ids in encoded], kind="stable")
         output = np.empty((len(texts), self.dim), dtype=np.float32)
         with torch.inference_mode():
@@ -136,14 +133,45 @@ class Encoder:
                 rows = order[start : start + self.batch_size]
                 batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in rows]}, return_tensors="pt")
                 batch = {key: value.to(self.device) for key, value in batch.items()}
-                hidden = self.forward(batch)
-                pooled = pool(hidden, batch["attention_mask"], self.config.pooling)
-                if self.config.normalize:
-                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                pooled = embed_batch(self.hidden_states, batch, self.config.pooling, self.config.normalize)
                 output[rows] = pooled.float().cpu().numpy()
                 if on_batch:
                     on_batch(len(rows))
         return output
+
+    @classmethod
+    def around(cls, config: EncoderConfig, model, tokenizer, *, device: str = "cpu", batch_size: int = 64) -> "Encoder":
+        """An Encoder over a model already in memory (one being trained), so that training validates with the
+        exact tokenisation, pooling, normalisation and max length that `bench run` searches with."""
+        encoder = cls.__new__(cls)
+        encoder.config, encoder.device, encoder.batch_size = config, device, batch_size
+        encoder.resolved, encoder.tokenizer, encoder.model = config.model, tokenizer, model
+        encoder.max_length = min(config.max_length, getattr(model.config, "max_position_embeddings", config.max_length))
+        encoder.dim = int(model.config.hidden_size)
+        encoder._identity = None
+        return encoder
+
+    def forward(self, texts: list[str], *, prefix: str = ""):
+        """Vectors with gradients (training): the same token ids, pooling and normalisation as ``encode``."""
+        batch = self.tokenizer.pad({"input_ids": token_ids(self.tokenizer, texts, prefix, self.max_length)}, return_tensors="pt")
+        return embed_batch(self.hidden_states, {key: value.to(self.device) for key, value in batch.items()},
+                           self.config.pooling, self.config.normalize)
+
+
+def token_ids(tokenizer, texts: list[str], prefix: str, max_length: int) -> list[list[int]]:
+    """Truncated token ids (special tokens included) of ``prefix + text``: shared by search and training."""
+    return tokenizer([prefix + text for text in texts], truncation=True, max_length=max_length, padding=False,
+                     return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+
+
+def embed_batch(hidden_states: Callable[[dict], object], batch: dict, pooling: str, normalize: bool):
+    """Pooled (and, when asked, L2-normalised) vectors of one padded batch; differentiable outside inference mode
+    on the torch runtime. ``hidden_states`` is the runtime's forward pass (``Encoder.hidden_states``)."""
+    import torch
+
+    hidden = hidden_states(batch)
+    pooled = pool(hidden, batch["attention_mask"], pooling)
+    return torch.nn.functional.normalize(pooled, p=2, dim=1) if normalize else pooled
 
 
 def pool(hidden, mask, pooling: str):

@@ -77,7 +77,29 @@ def local_model_identities(params: dict) -> dict[str, str]:
     re-trained into the same folder) is recognised as stale instead of being reused. Hub names are left out:
     their identity would need the network.
     """
-    found: dict[str, str] = {}
+    return {name: model_identity(str(folder)) for name, folder in local_models(params).items()}
+
+
+MODEL_CARD = "model_card.json"  # written by `bench train` beside the weights (bench.training.card)
+
+
+def model_recipes(params: dict) -> dict[str, str]:
+    """``{model: recipe short name}`` for every bench-trained local model a method's parameters name, read from
+    its model card: what a leaderboard row shows so ``biencoder:model=/path`` says how the model was trained."""
+    found = {}
+    for name, folder in local_models(params).items():
+        try:
+            card = json.loads((folder / MODEL_CARD).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(card, dict) and card.get("short_name"):
+            found[name] = str(card["short_name"])
+    return found
+
+
+def local_models(params: dict) -> dict[str, Path]:
+    """The local model folders a method's parameters name (``model=...``, nested in cascades), by the name used."""
+    found: dict[str, Path] = {}
 
     def walk(value) -> None:
         if not isinstance(value, dict):
@@ -89,7 +111,7 @@ def local_model_identities(params: dict) -> dict[str, str]:
                 except BenchError:
                     continue
                 if Path(resolved).is_dir():
-                    found[item] = model_identity(resolved)
+                    found[item] = Path(resolved)
             else:
                 walk(item)
 

@@ -97,6 +97,7 @@ class Result:
     params: Mapping[str, Any] = field(default_factory=dict)
     params_used: Mapping[str, Any] = field(default_factory=dict)
     models: Mapping[str, str] = field(default_factory=dict)
+    recipes: Mapping[str, str] = field(default_factory=dict)  # model -> training recipe short name (model card)
     reuse_key: str | None = None
     ties: TieReport | None = None
     latency: Latency = field(default_factory=Latency)
@@ -145,6 +146,7 @@ class Result:
             "schema": self.schema, "method": self.method, "method_spec": self.method_spec,
             "method_given": self.method_given or self.method, "method_name": self.method_name,
             "params": dict(self.params), "params_used": dict(self.params_used), "models": dict(self.models),
+            "recipes": dict(self.recipes),
             "dataset": asdict(self.dataset) | {"subset": dict(self.dataset.subset)},
             "config": settings, "reuse_key": self.reuse_key, "metrics": dict(self.metrics),
             **{f"{name}_metrics": dict(values) for name, values in self.auxiliary_metrics.items()},
@@ -199,6 +201,7 @@ def _from_json(data: Mapping[str, Any], path: str) -> Result:
                            if key.endswith("_metrics") and isinstance(value, Mapping) and key != "metrics"},
         method_given=data.get("method_given", data["method"]), params=dict(data.get("params") or {}),
         params_used=dict(data.get("params_used") or {}), models=dict(data.get("models") or {}),
+        recipes=dict(data.get("recipes") or {}),
         reuse_key=data.get("reuse_key"), ties=_tie_report(data["ties"]) if data.get("ties") else None,
         latency=Latency(k=depth, threads=latency_record.get("threads", config.get("threads")),
                         percentiles_ms=dict(data.get("latency_ms") or {}),

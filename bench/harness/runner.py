@@ -25,7 +25,7 @@ from bench.harness import machine_load
 from bench.harness.latency import measure_latency, summarize
 from bench.harness.measures import evaluate
 from bench.harness.memory import current_rss_mb, peak_rss_mb_since_reset, reset_peak_rss
-from bench.models import local_model_identities
+from bench.models import local_model_identities, model_recipes
 from bench.paths import cache_dir
 from bench.progress import make_progress  # noqa: F401  (the commands import it from here)
 from bench.harness.result import BuildCost, Latency, Result, SubsetInfo
@@ -167,7 +167,8 @@ def measure(built: Built, dataset: Dataset, spec: MethodSpec | str, settings: Ru
     result = Result(
         method=canon.key, method_spec=canon.full, method_given=str(spec), method_name=spec.name,
         params=dict(retriever.config) | params_used, params_used=params_used,
-        models=local_model_identities(dict(retriever.config)), dataset=SubsetInfo.from_json(dataset.describe()),
+        models=local_model_identities(dict(retriever.config)), recipes=model_recipes(dict(retriever.config)),
+        dataset=SubsetInfo.from_json(dataset.describe()),
         settings=settings, reuse_key=reuse_key(dataset, canon, settings), metrics=aggregate,
         auxiliary_metrics=auxiliary, per_query=per_query, ties=ties,
         latency=Latency(k=settings.latency_k, threads=settings.latency_threads, percentiles_ms=latency_ms,

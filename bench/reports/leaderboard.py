@@ -134,8 +134,14 @@ def table_lines(results: list[Result], heading: str = "###", marks: dict[tuple[s
                     for c, (text, best) in zip(shown, cells)]
         if extra:
             rendered.append(extra[1][position])
-        lines.append(f"| `{result.method}` | " + " | ".join(rendered) + " |")
+        lines.append(f"| {row_label(result)} | " + " | ".join(rendered) + " |")
     return lines
+
+
+def row_label(result: Result) -> str:
+    """The method cell: its canonical key, and the training recipe of any bench-trained model it names."""
+    recipes = f" ({', '.join(result.recipes.values())})" if result.recipes else ""
+    return f"`{result.method}`{recipes}"
 
 
 def markdown(results: list[Result]) -> str:
@@ -160,6 +166,6 @@ def rich_table(results: list[Result]) -> Table:
     for name in headers(results):
         table.add_column(name, justify="right")
     for result, cells in zip(results, _cells(results)):
-        table.add_row(escape(result.method), *[f"[bold green]{escape(text)}[/]" if best else escape(text)
+        table.add_row(escape(row_label(result).replace("`", "")), *[f"[bold green]{escape(text)}[/]" if best else escape(text)
                                                    for text, best in cells])
     return table

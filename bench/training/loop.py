@@ -1,26 +1,34 @@
-"""What both trainers share: seeding, the resumable training state, the log and its curve, atomic saving."""
+"""The one training loop both model kinds run: batches, sampled hard negatives, schedule, validation, resume.
+
+What differs between a bi-encoder and a cross-encoder (how a batch becomes a loss, how the dev queries are
+scored, whether negatives are re-mined with the model) lives in an ``Objective``; everything else is here, once.
+Model selection reads only the dev slice of the training queries (``bench.training.data``).
+"""
 from __future__ import annotations
 
-import json
 import random
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from bench import atomic
 from bench.errors import BenchError
+from bench.training.data import TrainingData
+from bench.training.pairs import Pair
+from bench.training.state import load_state, save_state
 
 
 @dataclass
 class TrainConfig:
     base: str
     out: Path
+    kind: str = "biencoder"
     pairs: str = "title-text"
-    negatives: str = "inbatch"
-    hard_negatives: str | None = None
+    negatives: str = "inbatch"  # bi-encoder: "inbatch" or "none" (only the query's own hard negatives)
+    hard_negatives: str | None = None  # bm25:N or dense:N (dense: re-mined with the model at every epoch)
+    negative_depth: int = 30  # each epoch samples N negatives per query from its top-`negative_depth` pool
     batch_size: int = 32
     temperature: float = 0.05
     epochs: int = 1
@@ -30,12 +38,17 @@ class TrainConfig:
     query_prefix: str = ""
     doc_prefix: str = ""
     seed: int = 0
-    val_size: int = 200
-    eval_every: int = 50
+    dev_fraction: float = 0.1
+    dev_seed: int = 0
+    dev_sample: int = 20  # queries in the bounded validation (step 0, every --eval-every steps), SAMPLE_DEPTH candidates each
+    dev_depth: int = 50  # BM25 candidates per dev query: what the cross-encoder reranks, the bounded pool
+    eval_every: int = 0  # 0: bounded validation only at step 0 and epoch ends
     save_every: int = 50
     max_steps: int | None = None
     device: str = "auto"
     threads: int | None = None
+    ce_loss: str = "listwise"  # cross-encoder: listwise softmax over (positive, negatives) or pointwise bce
+    keep: str = "best"  # best: the epoch with the best full dev nDCG@10; last: the final weights
 
 
 @dataclass
@@ -45,6 +58,24 @@ class TrainLog:
     validation: list[dict] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     notes: list[str] = field(default_factory=list)
+    elapsed: float = 0.0  # training wall seconds, summed over sittings
+
+
+class Objective(Protocol):
+    """What one model kind contributes to the loop."""
+
+    model: object
+    refreshes_negatives: bool  # True: ``mine`` is called at every epoch start with the current weights
+
+    def queries_per_batch(self, cfg: TrainConfig) -> int: ...
+
+    def loss(self, pairs: list[Pair], negatives: list[list[str]]): ...
+
+    def evaluate(self, queries: dict[str, str], qrels: dict, candidates: dict[str, list[str]] | None) -> float: ...
+
+    def mine(self, pairs: list[Pair]) -> list[list[str]]: ...
+
+    def save(self, folder: Path) -> None: ...
 
 
 def seed_everything(seed: int) -> None:
@@ -55,106 +86,128 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def state_dir(out: Path) -> Path:
-    return Path(out).parent / f".{Path(out).name}.train-state"
+def sample_negatives(pools: list[list[str]] | None, ids: list[int], count: int, seed: int, epoch: int) -> list[list[str]]:
+    """``count`` negatives per pair drawn from its pool, the same for a given (seed, epoch, pair) in any sitting."""
+    if not pools or count == 0:
+        return [[] for _ in ids]
+    return [random.Random(f"{seed}:{epoch}:{i}").sample(pools[i], min(count, len(pools[i]))) for i in ids]
 
 
-def save_state(out: Path, *, step: int, model, optimizer, scheduler, log: TrainLog, extra: dict) -> None:
-    """Everything needed to continue exactly where training stopped, written atomically."""
+SAMPLE_DEPTH = 10  # BM25 candidates per query in the bounded validation: 20 x 10 texts, well under a minute on 2 cores
+
+
+class Validation:
+    """Bounded validation (a fixed sample of dev queries over BM25 candidates) and full validation (every dev query;
+    the bi-encoder over the whole corpus, the cross-encoder over BM25's top ``dev_depth``), both nDCG@10."""
+
+    def __init__(self, cfg: TrainConfig, data: TrainingData, objective: Objective) -> None:
+        self.data, self.objective = data, objective
+        ids = sorted(data.dev_queries)
+        random.Random(cfg.dev_seed).shuffle(ids)
+        self.sample = {q: data.dev_queries[q] for q in ids[: cfg.dev_sample]}
+
+    def run(self, step: int, full: bool) -> dict:
+        model = self.objective.model
+        model.eval()
+        started = time.perf_counter()
+        point = {"step": step}
+        try:
+            if self.sample:
+                qrels = {q: self.data.dev_qrels[q] for q in self.sample}
+                bounded = {q: self.data.dev_candidates.get(q, [])[:SAMPLE_DEPTH] for q in self.sample}
+                point["dev_sample_nDCG@10"] = self.objective.evaluate(self.sample, qrels, bounded)
+            if full and self.data.dev_queries:
+                point["dev_nDCG@10"] = self.objective.evaluate(self.data.dev_queries, self.data.dev_qrels, None)
+        finally:
+            model.train()
+        point["seconds"] = round(time.perf_counter() - started, 2)
+        return point
+
+
+def fit(cfg: TrainConfig, objective: Objective, data: TrainingData, pools: list[list[str]] | None, *, count: int,
+        resume: bool = False, reporter=None) -> TrainLog:
+    """Train ``objective.model`` in place; returns the log. ``pools``: per-pair negative candidates (None: none)."""
     import torch
+    from transformers import get_linear_schedule_with_warmup
 
-    path = state_dir(out) / "state.pt"
-    state = {
-        "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(), "log": asdict(log), "extra": extra,
-        "rng": {"python": random.getstate(), "numpy": _numpy_state(), "torch": torch.get_rng_state()},
-    }
-    with atomic.staged_file(path) as tmp:
-        torch.save(state, tmp)
+    train = data.pairs
+    per_batch = objective.queries_per_batch(cfg)
+    steps_per_epoch = len(train) // per_batch
+    if steps_per_epoch == 0:
+        raise BenchError(f"{len(train)} training pairs cannot fill a batch of {per_batch} queries")
+    total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
+    model = objective.model
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * total), total)
+    log = TrainLog(config={k: str(v) for k, v in asdict(cfg).items()})
+    log.config.update(train_pairs=len(train), dev_queries=len(data.dev_queries), steps=total, queries_per_batch=per_batch)
+    step, best, pools_epoch = 0, {"metric": None, "step": None, "weights": None}, -1
+    state = load_state(cfg.out) if resume else None
+    if state:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, log = state["step"], TrainLog(**state["log"])
+        pools, pools_epoch = state["extra"]["pools"], state["extra"]["pools_epoch"]
+        best = state["extra"]["best"]
+    validation = Validation(cfg, data, objective)
+    sitting, before = time.perf_counter(), log.elapsed  # wall seconds of earlier sittings (resume)
+    elapsed = lambda: before + time.perf_counter() - sitting  # noqa: E731
 
+    def validate(full: bool) -> None:
+        point = validation.run(step, full)
+        point["elapsed"] = round(elapsed(), 1)
+        log.validation.append(point)
+        if reporter:
+            reporter.validation(point, total)
+        metric = point.get("dev_nDCG@10")
+        if metric is not None and (best["metric"] is None or metric > best["metric"]):
+            best.update(metric=metric, step=step,
+                        weights={k: v.detach().clone() for k, v in model.state_dict().items()})
 
-def load_state(out: Path) -> dict | None:
-    import torch
+    def checkpoint() -> None:
+        log.elapsed = elapsed()
+        save_state(cfg.out, step=step, model=model, optimizer=optimizer, scheduler=scheduler, log=log,
+                   extra={"pools": pools, "pools_epoch": pools_epoch, "best": best})
 
-    path = state_dir(out) / "state.pt"
-    if not path.is_file():
-        return None
-    try:
-        # weights_only: a state file is data; unpickling arbitrary objects from it could run code.
-        state = torch.load(path, weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError, RuntimeError or EOFError by cause
-        raise BenchError(f"{path}: cannot resume from this training state ({type(exc).__name__}); "
-                         "delete it to start over") from None
-    random.setstate(_as_tuples(state["rng"]["python"]))
-    name, keys, position, has_gauss, cached = state["rng"]["numpy"]
-    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
-    torch.set_rng_state(state["rng"]["torch"])
-    return state
-
-
-def _numpy_state() -> tuple:
-    """numpy's RNG state in plain Python types, so the state file loads with ``weights_only=True``."""
-    name, keys, position, has_gauss, cached = np.random.get_state()
-    return name, [int(k) for k in keys], int(position), int(has_gauss), float(cached)
-
-
-def _as_tuples(value):
-    """``random.setstate`` wants tuples; a round trip through torch.save may hand back lists."""
-    return tuple(_as_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
-
-
-def clear_state(out: Path) -> None:
-    shutil.rmtree(state_dir(out), ignore_errors=True)
-
-
-def write_log_and_curve(folder: Path, log: TrainLog, title: str) -> None:
-    atomic.write_text(folder / "train_log.json", json.dumps(asdict(log), indent=1) + "\n")
-    from bench.reports.plots import plt, save_figure
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    if log.steps:
-        steps, losses = [s["step"] for s in log.steps], np.array([s["loss"] for s in log.steps])
-        left.plot(steps, losses, linewidth=0.6, alpha=0.5, label="per step")
-        window = max(1, min(20, len(losses) // 5))
-        if window > 1:  # a trend line: one batch's loss is noisy
-            smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-            left.plot(steps[window - 1:], smooth, linewidth=1.6, label=f"mean of {window}")
-            left.legend()
-    left.set_xlabel("training step")
-    left.set_ylabel("loss")
-    left.grid(True, alpha=0.3)
-    for key in ("recall@1", "nDCG@10"):
-        points = [(v["step"], v[key]) for v in log.validation if key in v]
-        if points:
-            right.plot(*zip(*points), marker="o", label=f"held-out {key}")
-    right.set_xlabel("training step")
-    right.set_ylabel("validation score")
-    right.grid(True, alpha=0.3)
-    if log.validation:
-        right.legend()
-    figure.suptitle(title, fontsize=10)
-    save_figure(figure, folder / "train_curve.png")
-
-
-def ranking_scores(score_matrix: np.ndarray) -> dict[str, float]:
-    """recall@1 and nDCG@10 when row i's single relevant item is column i."""
-    correct = np.diag(score_matrix)[:, None]
-    ranks = (score_matrix > correct).sum(axis=1)  # 0 = first
-    ndcg = np.where(ranks < 10, 1.0 / np.log2(ranks + 2), 0.0)
-    return {"recall@1": float((ranks == 0).mean()), "nDCG@10": float(ndcg.mean())}
-
-
-def optimizer_step(loss, model, optimizer, scheduler, log: TrainLog, step: int, progress=None, task=None, label: str = "") -> int:
-    """Backward, clip to norm 1, update, advance the schedule, log; returns the new step number."""
-    import torch
-
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    optimizer.step()
-    scheduler.step()
-    optimizer.zero_grad(set_to_none=True)
-    step += 1
-    log.steps.append({"step": step, "loss": loss.item(), "lr": scheduler.get_last_lr()[0]})
-    if progress is not None and task is not None:
-        progress.update(task, completed=step, description=f"{label} (loss {loss.item():.3f})")
-    return step
+    model.train()
+    if step == 0 and not log.validation:
+        validate(full=False)
+    if reporter:
+        reporter.start(total, step)
+    while step < total:
+        epoch, in_epoch = divmod(step, steps_per_epoch)
+        if objective.refreshes_negatives and pools_epoch != epoch:
+            model.eval()
+            pools = objective.mine(train)
+            model.train()
+            pools_epoch = epoch
+            log.notes.append(f"step {step}: negatives re-mined with the model (epoch {epoch})")
+        order = list(range(len(train)))
+        random.Random(cfg.seed * 1000 + epoch).shuffle(order)
+        ids = order[in_epoch * per_batch : (in_epoch + 1) * per_batch]
+        negatives = sample_negatives(pools, ids, count, cfg.seed, epoch)
+        loss = objective.loss([train[i] for i in ids], negatives)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        log.steps.append({"step": step, "epoch": epoch, "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
+                          "elapsed": round(elapsed(), 1)})
+        if reporter:
+            reporter.step(log.steps[-1], total)
+        epoch_end = step % steps_per_epoch == 0 or step == total
+        if epoch_end or (cfg.eval_every and step % cfg.eval_every == 0):
+            validate(full=epoch_end)
+        if step < total and (step % cfg.save_every == 0 or epoch_end):
+            checkpoint()
+    if reporter:
+        reporter.finish()
+    log.elapsed = elapsed()
+    if cfg.keep == "best" and best["metric"] is not None and best["step"] != step:
+        model.load_state_dict(best["weights"])
+        log.notes.append(f"kept the weights of step {best['step']} (best dev nDCG@10 {best['metric']:.4f})")
+    log.config["selected_step"] = best["step"] if cfg.keep == "best" and best["metric"] is not None else step
+    return log

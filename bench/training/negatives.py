@@ -55,3 +55,36 @@ def mine(kind: str, count: int, pairs: list[Pair], corpus: Dataset, context, *, 
         if short == len(negatives):
             raise BenchError(f"hard-negative mining found fewer than {count} non-positive documents for every query")
     return negatives
+
+
+def rank(searcher, queries: dict[str, str], depth: int, progress=None, label: str = "rank") -> dict[str, list[str]]:
+    """Top-``depth`` doc ids per query from an indexed retriever, searched in chunks (one progress line per chunk)."""
+    ids, ranked = list(queries), {}
+    task = progress.add_task(label, total=len(ids)) if progress else None
+    for start in range(0, len(ids), 512):
+        chunk = {qid: queries[qid] for qid in ids[start : start + 512]}
+        ranked.update({qid: [d for d, _ in hits] for qid, hits in searcher.search(chunk, depth).items()})
+        if progress:
+            progress.advance(task, len(chunk))
+    if progress:
+        progress.remove_task(task)
+    return ranked
+
+
+def bm25_rankings(queries: dict[str, str], corpus: Dataset, depth: int, context, progress=None) -> dict[str, list[str]]:
+    """BM25 (pyserini, through bench's own ``bm25`` retriever and its cached index) top-``depth`` per query."""
+    from retrievers import build
+
+    searcher = build("bm25", context)
+    searcher.index(corpus)
+    try:
+        return rank(searcher, queries, depth, progress, "bm25 candidates")
+    finally:
+        close = getattr(searcher, "close", None)
+        if close:
+            close()
+
+
+def negative_pools(pairs: list[Pair], rankings: dict[str, list[str]], judged: dict[str, set[str]], depth: int) -> list[list[str]]:
+    """Per pair, the top-``depth`` ranked documents that are not a judged positive of its query (any of them)."""
+    return [take_negatives(rankings.get(p.query_id, []), judged.get(p.query_id, set()) | {p.doc_id}, depth) for p in pairs]
