@@ -89,7 +89,7 @@ def test_qrels_naming_unknown_docs_warn_and_count(run_cli, tmp_path):
     [
         (["--dataset", "no-such-dataset"], ["unknown dataset 'no-such-dataset'", "scifact"]),
         (["--methods", "bm26"], ["unknown method 'bm26'", "bm25", "tfidf"]),
-        (["--methods", "bm25:k3=1"], ["no parameter 'k3'", "b, k1"]),
+        (["--methods", "bm25:k3=1"], ["no parameter 'k3'", "b, backend, k1"]),
         (["--methods", "bm25:k1=fast"], ["k1='fast' is not a valid float"]),
         (["--corpus", "300k"], ["--corpus 300,000 exceeds the 5,183 documents of 'scifact' + 238,489 distractors"]),
         (["--corpus", "lots"], ["corpus size 'lots'"]),
