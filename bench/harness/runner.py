@@ -27,7 +27,6 @@ from bench.harness.measures import evaluate
 from bench.harness.memory import current_rss_mb, peak_rss_mb_since_reset, reset_peak_rss
 from bench.models import local_model_identities, model_recipes
 from bench.paths import cache_dir
-from bench.progress import make_progress  # noqa: F401  (the commands import it from here)
 from bench.harness.result import BuildCost, Latency, Result, SubsetInfo
 from bench.harness.settings import RunSettings
 from bench.harness.threads import limit_threads
