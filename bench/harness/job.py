@@ -21,7 +21,7 @@ from bench.harness.result import Result, SubsetInfo
 from bench.harness.runner import reuse_key, run_group
 from bench.harness.settings import RunSettings
 from bench.harness.store import stored_result, write_result
-from retrievers import Hits, canonical, validate
+from retrievers import CanonicalSpec, Hits, canonical, validate
 from retrievers.registry import split_params
 from retrievers.spec import MethodSpec, split_specs
 
@@ -110,17 +110,21 @@ class Job:
         dataset = dataset if dataset is not None else self.data.prepare()
         info = SubsetInfo.from_json(dataset.describe())
         out_dir = self.settings.out_dir
-        unique = list({canonical(spec).full: spec for spec in self.methods}.values())
+        # each spec canonicalised (validated) once; a spec listed twice is measured once
+        by_full = {c.full: (spec, c) for spec, c in ((spec, canonical(spec)) for spec in self.methods)}
+        unique = [spec for spec, _ in by_full.values()]
+        full = {id(spec): c.full for spec, c in by_full.values()}
+        canon = {id(spec): c for spec, c in by_full.values()}
         found: dict[str, Result] = {}
         outcome = JobOutcome([])
         for spec in unique:
-            stored = self._reusable(out_dir, dataset, info, spec)
+            stored = self._reusable(out_dir, dataset, info, canon[id(spec)])
             if stored is not None:
-                found[canonical(spec).full] = stored
+                found[full[id(spec)]] = stored
                 outcome.reused.append(stored.method)
         groups: dict[str, list[MethodSpec]] = {}
         for spec in unique:
-            if canonical(spec).full not in found:
+            if full[id(spec)] not in found:
                 groups.setdefault(split_params(spec)[0], []).append(spec)
         task = progress.add_task(f"{len(unique)} methods ({len(groups)} builds)", total=len(unique)) if progress else None
         if progress:
@@ -129,21 +133,20 @@ class Job:
             for spec, (result, ranking) in zip(members, run_group(dataset, members, self.settings, progress, on_warning)):
                 if out_dir is not None:
                     result = write_result(out_dir, result, ranking)
-                found[canonical(spec).full] = result
+                found[full[id(spec)]] = result
                 outcome.runs[result.method] = ranking
                 if progress:
                     progress.advance(task)
         if progress:
             progress.remove_task(task)
-        outcome.results = [found[canonical(spec).full] for spec in unique]
+        outcome.results = [found[full[id(spec)]] for spec in unique]
         return outcome
 
-    def _reusable(self, out_dir: Path | None, dataset: Dataset, info: SubsetInfo, spec: MethodSpec) -> Result | None:
+    def _reusable(self, out_dir: Path | None, dataset: Dataset, info: SubsetInfo, canon: CanonicalSpec) -> Result | None:
         """The stored result of this point when the policy allows reuse and everything that shapes it is unchanged
         (document text, the full canonical spec, local model weights, the measuring settings, bench's version)."""
         if out_dir is None or self.overwrite is Overwrite.ALWAYS:
             return None
-        canon = canonical(spec)
         try:
             stored = stored_result(out_dir, info, canon)
         except BenchError:

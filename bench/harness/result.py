@@ -7,7 +7,7 @@ The JSON layout itself is unchanged, so results written before this module still
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -133,8 +133,6 @@ class Result:
         return self.auxiliary_metrics.get("shuffle", {})
 
     def with_path(self, path: str | Path) -> "Result":
-        from dataclasses import replace
-
         return replace(self, path=str(path))
 
     # --- the file format -----------------------------------------------------------------------------------------
