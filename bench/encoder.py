@@ -17,6 +17,7 @@ import numpy as np
 
 from bench.errors import BenchError
 from bench.models import missing_model_error, model_identity, resolve_model
+from bench.runtimes import runtime_key
 
 POOLINGS = ("mean", "cls", "max")
 
@@ -103,8 +104,7 @@ class Encoder:
             "pooling": self.config.pooling,
             "normalize": self.config.normalize,
             "max_length": self.max_length,
-            # torch keys stay as they were before runtimes existed, so cached torch embeddings remain valid
-            **({"runtime": self.config.runtime} if self.config.runtime != "torch" else {}),
+            **runtime_key(self.config.runtime),
         }
 
     def hidden_states(self, batch: dict):

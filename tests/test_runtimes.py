@@ -43,6 +43,11 @@ def test_onnx_agrees_with_torch_and_int8_is_close(tiny_model, onnx_cache, poolin
     assert np.abs(int8 - reference).max() > 1e-5  # quantisation really happened
     fp32_file = next(p for p in int8_encoder.model.path.parent.glob("*-hidden-onnx.onnx"))
     assert int8_encoder.model.nbytes() < fp32_file.stat().st_size / 2
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(int8_encoder.model.path)).graph.node}
+    assert "QAttention" in ops and "SkipLayerNormalization" in ops  # fused before quantising, not plain MatMuls
+    assert not list(int8_encoder.model.path.parent.glob(".*fused*"))  # the intermediate fused file is gone
 
 
 def test_runtime_is_in_the_cache_key_and_the_canonical_spec(tiny_model, onnx_cache):

@@ -18,7 +18,7 @@ from bench.data.dataset import Dataset
 from bench.encoder import resolve_device
 from bench.errors import BenchError
 from bench.models import missing_model_error, model_identity, resolve_model
-from bench.runtimes import RUNTIMES, check_runtime, runtime_problem
+from bench.runtimes import RUNTIMES, check_runtime, runtime_key, runtime_problem
 from retrievers.base import Param
 from retrievers.rerank.base import DEPTH, Reranker
 
@@ -78,7 +78,7 @@ class CrossEncoderReranker(Reranker):
         self.max_length = min(self.config["max_length"], getattr(config, "max_position_embeddings", 512))
         self.texts = {doc_id: doc.flat() for doc_id, doc in dataset.corpus.items()}
         identity = json.dumps({"model": model_identity(resolved), "max_length": self.max_length,
-                               **({"runtime": runtime} if runtime != "torch" else {})})
+                               **runtime_key(runtime)})
         path = self.context.cache_dir / "ce-scores" / (hashlib.sha256(identity.encode()).hexdigest()[:24] + ".sqlite")
         self.db = self._open_store(path)
         self.scored_pairs = 0

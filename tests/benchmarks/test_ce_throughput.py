@@ -1,4 +1,5 @@
-"""Cross-encoder throughput: bench's ``ce`` pairs/s vs sentence-transformers ``CrossEncoder.predict``.
+"""Cross-encoder throughput: bench's ``ce`` pairs/s vs sentence-transformers ``CrossEncoder.predict``, and
+each runtime (torch, onnx, onnx-int8) against torch.
 
 Same model (a MiniLM-L6-sized random sequence classifier with MiniLM's tokenizer, or $BENCH_CE_MODEL),
 same (query, document) pairs from scifact, same batch size and threads, measured alternately in one run.
@@ -7,6 +8,7 @@ Run: ``pytest tests/benchmarks --benchmark-only -s``.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import torch
@@ -55,3 +57,41 @@ def test_ce_pairs_per_second_ratio(benchmark, shared_data, tmp_path):
     print(f"\nce {len(pairs)} pairs, batch {BATCH}, {threads} threads: bench {ours_rate:.1f} pairs/s, "
           f"CrossEncoder.predict {ref_rate:.1f} pairs/s, ratio {ratio:.3f}")
     assert ratio >= 1.0
+
+
+RUNTIMES = ("torch", "onnx", "onnx-int8")
+
+
+def test_ce_runtime_pairs_per_second(benchmark, shared_data, tmp_path):
+    """Rerank cost is the cascade's latency: pairs/s of each runtime, alternated round by round in one process,
+    and each runtime's score agreement with torch (Spearman over the pairs; int8 changes numerics only)."""
+    from scipy.stats import spearmanr
+
+    threads = os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    model = _model(tmp_path)
+    data = make_subset(load_dataset("scifact"), corpus_size=PAIRS, n_queries=10, seed=0)
+    queries = list(data.queries.values())
+    pairs = [(queries[i % len(queries)], doc.flat()) for i, doc in enumerate(data.corpus.values())]
+    rerankers = {}
+    for runtime in RUNTIMES:  # the one-time export and quantisation happen in prepare, before any timing
+        ce = build(f"bm25>>ce:model={model},batch_size={BATCH},max_length=512,runtime={runtime}",
+                   Context(cache_dir=tmp_path, threads=threads)).reranker
+        ce.prepare(data)
+        rerankers[runtime] = ce
+    scores = {runtime: ce.predict(pairs) for runtime, ce in rerankers.items()}
+    best = {runtime: float("inf") for runtime in RUNTIMES}
+    for _ in range(ROUNDS):
+        for runtime, ce in rerankers.items():
+            began = time.perf_counter()
+            ce.predict(pairs)
+            best[runtime] = min(best[runtime], time.perf_counter() - began)
+    rates = {runtime: len(pairs) / seconds for runtime, seconds in best.items()}
+    agreement = {runtime: float(spearmanr(scores["torch"], scores[runtime])[0]) for runtime in RUNTIMES[1:]}
+    benchmark.extra_info.update(pairs_per_s=rates, spearman_vs_torch=agreement)
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    print(f"\nce runtimes, {len(pairs)} pairs, batch {BATCH}, {threads} threads: "
+          + ", ".join(f"{runtime} {rate:.1f} pairs/s (x{rate / rates['torch']:.2f})" for runtime, rate in rates.items())
+          + "; Spearman vs torch: " + ", ".join(f"{runtime} {value:.4f}" for runtime, value in agreement.items()))
+    assert rates["onnx-int8"] > rates["torch"]
+    assert all(value > 0.95 for value in agreement.values())
