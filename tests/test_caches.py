@@ -104,7 +104,8 @@ def test_corrupt_embedding_cache_is_reported_and_rebuilt(toy, tiny_model):
         assert result.stats["embeddings"]["encoded_docs"] == len(toy.corpus)
 
 
-def test_corrupt_faiss_index_is_reported_and_rebuilt(toy, tiny_model):
+def test_corrupt_faiss_index_is_reported_and_rebuilt(toy, tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path))  # its own cache: other tests' IVF indexes would be globbed too
     spec = f"ivf:model={tiny_model},max_length=40,nlist=2,nprobe=2"
     clean, _ = _run(toy, spec)
     (index_file,) = list((cache_dir() / "indexes" / "ivf").glob("*.faiss"))
