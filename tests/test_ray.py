@@ -99,11 +99,15 @@ def test_ray_encode_writes_the_local_bytes_even_when_a_worker_is_killed(executor
         assert a == b, name
 
 
-def test_ray_encode_resumes_after_the_driver_stops(executor, corpus600, tiny_model, tmp_path):
+def test_an_encode_stopped_half_way_resumes_on_ray_at_the_missing_shards(executor, corpus600, tiny_model, tmp_path):
+    """The shards on disk are the executor's common ground: a local encode stopped after three shards (a killed
+    driver) is finished by Ray, which encodes only the rest, and the cache holds the one-go local bytes."""
+    from bench.embedding_cache import encode_locally
+
     enc = encoder(tiny_model)
 
     def stops_after_three(*args):
-        for count, item in enumerate(executor.shard_encoder(*args)):
+        for count, item in enumerate(encode_locally(*args)):
             if count == 3:
                 raise KeyboardInterrupt
             yield item

@@ -68,7 +68,7 @@ def executor_options(function):
                      help="local: in this process; ray: encode shards and measure build groups on Ray workers "
                           "(pip install -e \".[ray]\"), identical numbers."),
         click.option("--ray-address", default=None,
-                     help="Ray cluster to join (e.g. ray://head:10001 or auto); default: start a local Ray instance "
+                     help="Ray cluster to join (e.g. head-node:6379 or auto); default: start a local Ray instance "
                           "of --workers x --threads CPUs."),
         click.option("--workers", type=int, default=None,
                      help="Ray workers (encode actors, concurrent build groups); each declares --threads CPUs "
