@@ -5,6 +5,7 @@
   the encoder and its embedding cache, model resolution, the JVM bridge).
 - ``bench.data`` (datasets) imports neither ``retrievers`` nor the harness: data flows one way.
 - Only the CLI package imports ``bench.cli``.
+- Only ``bench/executors/ray_executor.py`` imports ``ray`` (an optional extra).
 """
 from __future__ import annotations
 

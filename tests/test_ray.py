@@ -20,11 +20,11 @@ CHUNK = 50  # 12 shards of a 600-document corpus: enough for two workers and a k
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray")
-    from bench.executors.ray_executor import start_local
+    from bench.executors.ray_executor import shutdown, start_local
 
     start_local(2)
     yield ray
-    ray.shutdown()
+    shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,10 @@ written: finished shards and finished points are on disk, and a rerun skips them
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Callable, Iterator
@@ -48,12 +51,41 @@ def _apply_env(env: dict[str, str]) -> None:
     os.environ.update(env)
 
 
+@contextlib.contextmanager
+def _signal_handlers_kept() -> Iterator[None]:
+    """Put back the process's raw SIGSEGV/SIGBUS/SIGFPE/SIGILL actions afterwards. The JVM behind pyserini raises
+    SIGSEGV on purpose (null checks, safepoints) and handles it itself; ``ray.init`` puts faulthandler and Ray's
+    failure handler in front of it and ``ray.shutdown`` resets it to the default, and either turns the next BM25
+    search in this process into a crash. The actions are copied as opaque ``struct sigaction`` bytes."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    saved = {}
+    for number in (signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL):
+        action = ctypes.create_string_buffer(512)  # larger than any libc's struct sigaction
+        if libc.sigaction(int(number), None, action) == 0:
+            saved[number] = action
+    try:
+        yield
+    finally:
+        for number, action in saved.items():
+            libc.sigaction(int(number), action, None)
+
+
+def init(**options) -> object:
+    """``ray.init``, quiet, leaving the signal handlers as they were (see ``_signal_handlers_kept``)."""
+    with _signal_handlers_kept():
+        return ray.init(log_to_driver=False, logging_level="ERROR", **options)
+
+
+def shutdown() -> None:
+    with _signal_handlers_kept():
+        ray.shutdown()
+
+
 def start_local(num_cpus: int) -> object:
     """A local Ray instance whose workers import this checkout of bench (PYTHONPATH), quiet, no log forwarding."""
     source = str(Path(bench.__file__).resolve().parent.parent)
     path = os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH", "")) if p)
-    return ray.init(num_cpus=num_cpus, log_to_driver=False, logging_level="ERROR",
-                    runtime_env={"env_vars": {"PYTHONPATH": path}})
+    return init(num_cpus=num_cpus, runtime_env={"env_vars": {"PYTHONPATH": path}})
 
 
 def _get(ref):
@@ -99,7 +131,7 @@ class RayExecutor:
     def __enter__(self) -> "RayExecutor":
         if not ray.is_initialized():
             if self.address:
-                context = ray.init(address=self.address, log_to_driver=False, logging_level="ERROR")
+                context = init(address=self.address)
             else:
                 context = start_local((self.requested or max(1, (os.cpu_count() or 1) // self.threads)) * self.threads)
             self.owned = True
@@ -115,7 +147,7 @@ class RayExecutor:
 
     def __exit__(self, *exc) -> None:
         if self.owned:
-            ray.shutdown()
+            shutdown()
 
     def shard_encoder(self, encoder, shards: list[Shard], prefix: str,
                       advance: Callable[[int], None] | None = None) -> Iterator[tuple[Shard, np.ndarray]]:
