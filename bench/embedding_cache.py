@@ -13,7 +13,8 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -21,6 +22,30 @@ from bench import atomic
 from bench.data.dataset import Dataset
 
 CHUNK_DOCS = 4096
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One chunk of the corpus still to encode: rows ``[start, end)``, of which ``missing`` (offsets) have no
+    cached vector under another corpus; ``texts`` are those documents. The encoder sorts by length *within*
+    a shard, so a shard is the unit of batch composition: any executor that encodes the same shards with the
+    same encoder settings writes the same bytes."""
+
+    start: int
+    end: int
+    missing: tuple[int, ...]
+    texts: tuple[str, ...]
+
+
+# (encoder, shards, document prefix, advance(docs)) -> (shard, float32 vectors of its texts), in any order
+ShardEncoder = Callable[[object, list[Shard], str, "Callable[[int], None] | None"], Iterator[tuple[Shard, np.ndarray]]]
+
+
+def encode_locally(encoder, shards: list[Shard], prefix: str,
+                   advance: Callable[[int], None] | None = None) -> Iterator[tuple[Shard, np.ndarray]]:
+    """The in-process executor: one shard after another, the progress bar advanced per encoder batch."""
+    for shard in shards:
+        yield shard, encoder.encode(list(shard.texts), prefix=prefix, on_batch=advance)
 
 
 STORAGE = ("float32", "float16")
@@ -127,9 +152,12 @@ def corpus_embeddings(
     label: str = "encode",
     warn: Callable[[str], None] | None = None,
     dtype: str = "float32",
+    shard_encoder: "ShardEncoder | None" = None,
+    chunk_docs: int = CHUNK_DOCS,
 ) -> tuple[np.ndarray, dict]:
     """Return (matrix in corpus order, memory-mapped, in ``dtype``; stats with ``encoded_docs``, ``reused``,
-    ``docs_per_second``)."""
+    ``docs_per_second``). ``shard_encoder`` encodes the shards (default: this process, in order; the Ray
+    executor spreads them over workers); whoever encodes, this function alone writes the cache."""
     if dtype not in STORAGE:
         raise ValueError(f"storage must be one of {STORAGE}")
     key = cache_key(encoder.identity, doc_prefix, dataset.content_fingerprint, dtype)
@@ -154,28 +182,37 @@ def corpus_embeddings(
     texts = [doc.flat() for doc in dataset.corpus.values()]
     hashes = text_hashes(texts)
     family = family_key(encoder.identity, doc_prefix, dtype)
-    chunks = [(start, min(start + CHUNK_DOCS, len(texts))) for start in range(0, len(texts), CHUNK_DOCS)]
+    chunks = [(start, min(start + chunk_docs, len(texts))) for start in range(0, len(texts), chunk_docs)]
     pending = [(s, e) for s, e in chunks if not _valid_chunk(folder / f"chunk-{s:09d}-{e:09d}.npy", e - s, encoder.dim)]
     donors = _donors(Path(cache_root), family, np.concatenate([hashes[s:e] for s, e in pending])) if pending else {}
-    todo = sum(1 for s, e in pending for h in hashes[s:e].tolist() if h not in donors)
+    shards = []
+    for start, end in pending:
+        missing = tuple(i for i, value in enumerate(hashes[start:end].tolist()) if value not in donors)
+        shards.append(Shard(start, end, missing, tuple(texts[start + i] for i in missing)))
+    todo = sum(len(shard.texts) for shard in shards)
     task = progress.add_task(f"{label} ({todo:,} of {len(texts):,} docs)", total=todo) if progress and todo else None
     advance: Callable[[int], None] | None = (lambda n: progress.advance(task, n)) if task is not None else None
     started = time.perf_counter()
     donor_files: dict[Path, np.ndarray] = {}
-    for start, end in pending:
-        vectors = np.empty((end - start, encoder.dim), dtype=dtype)
-        missing = []
-        for offset, value in enumerate(hashes[start:end].tolist()):
+
+    def write_chunk(shard: Shard, encoded: np.ndarray | None) -> None:
+        vectors = np.empty((shard.end - shard.start, encoder.dim), dtype=dtype)
+        for offset, value in enumerate(hashes[shard.start:shard.end].tolist()):
             if value in donors:
                 path, row = donors[value]
                 if path not in donor_files:
                     donor_files[path] = np.load(path, mmap_mode="r")
                 vectors[offset] = donor_files[path][row]
-            else:
-                missing.append(offset)
-        if missing:
-            vectors[missing] = encoder.encode([texts[start + i] for i in missing], prefix=doc_prefix, on_batch=advance)
-        _save_npy(folder / f"chunk-{start:09d}-{end:09d}.npy", vectors)
+        if shard.missing:
+            vectors[list(shard.missing)] = encoded
+        _save_npy(folder / f"chunk-{shard.start:09d}-{shard.end:09d}.npy", vectors)
+
+    for shard in shards:
+        if not shard.texts:
+            write_chunk(shard, None)
+    # each shard is written as soon as it is encoded (in whatever order an executor finishes them): resumable
+    for shard, encoded in (shard_encoder or encode_locally)(encoder, [s for s in shards if s.texts], doc_prefix, advance):
+        write_chunk(shard, encoded)
     seconds = time.perf_counter() - started
     if task is not None:
         progress.remove_task(task)
@@ -187,7 +224,7 @@ def corpus_embeddings(
         merged.flush()
         del merged
     _save_npy(folder / "doc_hashes.npy", hashes)
-    copied = sum(1 for s, e in pending for h in hashes[s:e].tolist() if h in donors)
+    copied = sum(shard.end - shard.start - len(shard.missing) for shard in shards)
     encode_stats = {
         "seconds": seconds, "docs": todo, "copied_docs": copied,
         "docs_per_second": todo / seconds if seconds > 0 and todo else None,

@@ -5,6 +5,7 @@
   the encoder and its embedding cache, model resolution, the JVM bridge).
 - ``bench.data`` (datasets) imports neither ``retrievers`` nor the harness: data flows one way.
 - Only the CLI package imports ``bench.cli``.
+- Only ``bench/executors/ray_executor.py`` imports ``ray`` (an optional extra).
 """
 from __future__ import annotations
 
@@ -75,3 +76,19 @@ def test_no_module_outgrows_one_job():
     too_long = [str(path.relative_to(ROOT)) for folder in ("bench", "retrievers") for path in (ROOT / folder).rglob("*.py")
                 if len(path.read_text(encoding="utf-8").splitlines()) > 320]
     assert not too_long, f"modules over ~300 lines: {too_long}"
+
+
+def test_ray_stays_optional_and_inside_the_executors():
+    """Only ``bench/executors/ray_executor.py`` imports ray, nothing imports that module but the executors package
+    itself (lazily), and bench's commands import without ray installed."""
+    import subprocess
+    import sys
+
+    for folder in ("bench", "retrievers"):
+        for path, names in imports(folder).items():
+            if path != Path("bench/executors/ray_executor.py"):
+                assert not any(_within(m, {"ray"}) for m in names), f"{path} imports ray"
+            if path.parts[:2] != ("bench", "executors"):
+                assert not any(_within(m, {"bench.executors.ray_executor"}) for m in names), f"{path} imports the Ray executor"
+    code = "import sys, bench.cli, bench.harness.job, bench.executors; assert 'ray' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

@@ -61,6 +61,24 @@ def measuring_options(function):
     return function
 
 
+def executor_options(function):
+    """``--executor local|ray``, ``--ray-address``, ``--workers``: where the heavy work runs (``bench.executors``)."""
+    options = [
+        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     help="local: in this process; ray: encode shards and measure build groups on Ray workers "
+                          "(pip install -e \".[ray]\"), identical numbers."),
+        click.option("--ray-address", default=None,
+                     help="Ray cluster to join (e.g. head-node:6379 or auto); default: start a local Ray instance "
+                          "of --workers x --threads CPUs."),
+        click.option("--workers", type=int, default=None,
+                     help="Ray workers (encode actors, concurrent build groups); each declares --threads CPUs "
+                          "(default: as many as the CPUs allow)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 def overwrite_option(default: str):
     """``--overwrite reuse|always``: the job's one reuse policy, the same option on every command that runs a job."""
     return click.option(

@@ -6,7 +6,7 @@ import click
 from rich.markup import escape
 
 from bench.cli.app import cli
-from bench.cli.common import err_console, make_settings, out_console
+from bench.cli.common import executor_options, err_console, make_settings, out_console
 from bench.errors import BenchError
 
 
@@ -74,27 +74,33 @@ def methods() -> None:
 @click.option("--distractors", default=None, help="Pad the corpus as `bench run --distractors` does.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
 @click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--threads", type=int, default=None, help="Torch threads (default: all cores).")
-def encode(model, kind, params, dataset, corpus, queries, seed, data_dir, distractors, device, batch_size, threads) -> None:
+@click.option("--threads", type=int, default=None, help="Torch threads (default: all cores); per worker with --executor ray.")
+@executor_options
+def encode(model, kind, params, dataset, corpus, queries, seed, data_dir, distractors, device, batch_size, threads,
+           executor, ray_address, workers) -> None:
     """Encode a corpus into the embedding cache ahead of a run (resumable; a warm cache encodes nothing).
 
     \b
     Examples:
       bench encode --model sentence-transformers/all-MiniLM-L6-v2 --dataset scifact
       bench encode --model models/ft-scifact --dataset msmarco-dl19 --device cuda --batch-size 256
+      bench encode --model sentence-transformers/all-MiniLM-L6-v2 --corpus 200k --executor ray --threads 1 --workers 2
     """
     from bench.data.prepare import prepare_dataset
+    from bench.executors import ExecutorChoice
     from bench.paths import cache_dir
     from bench.progress import make_progress
     from retrievers import Context, build, validate
 
     spec = validate(f"{kind}:model={model}" + (f",{params}" if params else ""))
     settings = make_settings(device=device, batch_size=batch_size, threads=threads, out_dir=None)
+    choice = ExecutorChoice(executor, ray_address, workers).validate()
     data = prepare_dataset(dataset, corpus=corpus, queries=queries, seed=seed, data_dir=data_dir, distractors=distractors)
-    context = Context(cache_dir=cache_dir(), threads=settings.threads, device=device, batch_size=batch_size)
-    retriever = build(spec, context)
-    with make_progress(err_console) as progress:
-        context.progress = progress
+    with choice.open(settings.threads, device) as runner, make_progress(err_console) as progress:
+        # on Ray the driver's encoder only names the cache entry; the workers encode on --device
+        context = Context(cache_dir=cache_dir(), threads=settings.threads, device=device if choice.kind == "local" else "cpu",
+                          batch_size=batch_size, progress=progress, shard_encoder=runner.shard_encoder)
+        retriever = build(spec, context)
         retriever.corpus_vectors(data)
     stats = context.build.embeddings
     if stats["reused"]:

@@ -10,8 +10,8 @@ import click
 from rich.markup import escape
 
 from bench.cli.app import cli
-from bench.cli.common import (err_console, measuring_options, out_console, overwrite_option, stdout_to_stderr,
-                               warn)
+from bench.cli.common import (err_console, executor_options, measuring_options, out_console, overwrite_option,
+                               stdout_to_stderr, warn)
 
 
 @cli.command()
@@ -39,6 +39,7 @@ from bench.cli.common import (err_console, measuring_options, out_console, overw
 @click.option("--out", type=click.Path(file_okay=False), default="runs", show_default=True,
               help="Where result JSON, TREC run files and leaderboard.md go (<out>/<dataset>/<subset>/).")
 @overwrite_option("reuse")
+@executor_options
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout (everything else goes to stderr).")
 def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, no_latency, measures, out, overwrite,
         as_json, **measuring) -> None:

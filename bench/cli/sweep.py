@@ -7,7 +7,7 @@ import click
 from rich.markup import escape
 
 from bench.cli.app import cli
-from bench.cli.common import err_console, measuring_options, out_console, overwrite_option, warn
+from bench.cli.common import err_console, executor_options, measuring_options, out_console, overwrite_option, warn
 from bench.errors import BenchError
 
 
@@ -29,6 +29,7 @@ from bench.errors import BenchError
 @click.option("--out", type=click.Path(file_okay=False), default="runs/sweeps", show_default=True,
               help="Where results, tables and plots go (reports/ is regenerated only by reports/regenerate.sh).")
 @overwrite_option("reuse")
+@executor_options
 def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_dir, baseline, out, overwrite,
           **measuring) -> None:
     """Run every point of parameter grids and write a table, CSV and trade-off plots.

@@ -17,8 +17,9 @@ from typing import Callable, Iterable
 
 from bench.data.dataset import Dataset
 from bench.errors import BenchError
+from bench.executors import ExecutorChoice
 from bench.harness.result import Result, SubsetInfo
-from bench.harness.runner import reuse_key, run_group
+from bench.harness.runner import reuse_key
 from bench.harness.settings import RunSettings
 from bench.harness.store import stored_result, write_result
 from retrievers import CanonicalSpec, Hits, canonical, validate
@@ -74,12 +75,15 @@ class Job:
     methods: tuple[MethodSpec, ...]
     settings: RunSettings
     overwrite: Overwrite = Overwrite.REUSE
+    executor: ExecutorChoice = ExecutorChoice()  # where groups run (local or ray); never what a result holds
 
     @classmethod
     def create(cls, methods: Iterable[str | MethodSpec] | str, *, dataset: str = "scifact", corpus: str | int = "full",
                queries: int | None = None, seed: int = 0, split: str | None = None, data_dir: str | None = None,
-               distractors: str | None = None, overwrite: Overwrite | str = Overwrite.REUSE, **settings) -> "Job":
-        """Validate everything up front; ``settings`` are ``RunSettings`` fields (``threads=None``: all cores)."""
+               distractors: str | None = None, overwrite: Overwrite | str = Overwrite.REUSE, executor: str = "local",
+               ray_address: str | None = None, workers: int | None = None, **settings) -> "Job":
+        """Validate everything up front; ``settings`` are ``RunSettings`` fields (``threads=None``: all cores);
+        ``executor``/``ray_address``/``workers`` say where the work runs (``bench.executors``)."""
         from bench.data import parse_size
 
         texts = split_specs(methods) if isinstance(methods, str) else list(methods)
@@ -99,7 +103,8 @@ class Job:
         run_settings = RunSettings(**settings).validate()
         data = DataSelection(dataset, parse_size(corpus) if isinstance(corpus, str) else corpus, queries, seed, split,
                              data_dir, distractors)
-        return cls(data, specs, run_settings, Overwrite.parse(overwrite))
+        return cls(data, specs, run_settings, Overwrite.parse(overwrite),
+                   ExecutorChoice(executor, ray_address, workers).validate())
 
     def with_methods(self, methods: Iterable[MethodSpec], overwrite: Overwrite | None = None) -> "Job":
         return replace(self, methods=tuple(methods), overwrite=overwrite or self.overwrite)
@@ -129,14 +134,17 @@ class Job:
         task = progress.add_task(f"{len(unique)} methods ({len(groups)} builds)", total=len(unique)) if progress else None
         if progress:
             progress.advance(task, len(found))
-        for members in groups.values():
-            for spec, (result, ranking) in zip(members, run_group(dataset, members, self.settings, progress, on_warning)):
-                if out_dir is not None:
-                    result = write_result(out_dir, result, ranking)
-                found[full[id(spec)]] = result
-                outcome.runs[result.method] = ranking
-                if progress:
-                    progress.advance(task)
+        if groups:
+            # the executor measures (here or on Ray workers); the driver alone writes, as each point arrives
+            with self.executor.open(self.settings.threads, self.settings.device) as executor:
+                for spec, result, ranking in executor.run_groups(dataset, list(groups.values()), self.settings,
+                                                                 progress, on_warning):
+                    if out_dir is not None:
+                        result = write_result(out_dir, result, ranking)
+                    found[full[id(spec)]] = result
+                    outcome.runs[result.method] = ranking
+                    if progress:
+                        progress.advance(task)
         if progress:
             progress.remove_task(task)
         outcome.results = [found[full[id(spec)]] for spec in unique]

@@ -49,7 +49,7 @@ class DenseRetriever(Retriever):
         vectors, stats = corpus_embeddings(
             encoder, dataset, self.context.cache_dir, doc_prefix=self.config["doc_prefix"],
             progress=self.context.progress, label=f"{self.name} encode", warn=self.context.warn,
-            dtype=self.config["storage"],
+            dtype=self.config["storage"], shard_encoder=self.context.shard_encoder,
         )
         self.context.build.embeddings = stats
         return self._prepare(np.asarray(vectors, dtype=np.float32))

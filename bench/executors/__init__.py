@@ -1,0 +1,54 @@
+"""Where a job's heavy work runs: in this process (``local``, the default) or on a Ray cluster (``ray``).
+
+An executor decides only *where* build groups are measured and corpus shards are encoded. What is measured and
+how (``harness.runner.run_group``, ``Encoder.encode``) and what is written (``harness.store`` for results,
+``bench.embedding_cache`` for vectors, both on the driver alone) stay where they are, so reuse, staleness and
+atomic writes keep one implementation. May import ``bench.harness``, ``bench.embedding_cache``, ``bench.encoder``,
+``bench.paths``, ``bench.errors`` and ``retrievers``; ``ray`` is imported by ``ray_executor.py`` alone, and only
+once the ray executor is chosen, so bench installs and runs without it.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+from dataclasses import dataclass
+from typing import Iterator
+
+from bench.errors import BenchError
+
+KINDS = ("local", "ray")
+INSTALL_RAY = 'pip install -e ".[ray]"'
+
+
+@dataclass(frozen=True)
+class ExecutorChoice:
+    """``--executor``, ``--ray-address`` and ``--workers`` as given, checked before any work starts."""
+
+    kind: str = "local"
+    address: str | None = None
+    workers: int | None = None
+
+    def validate(self) -> "ExecutorChoice":
+        if self.kind not in KINDS:
+            raise BenchError(f"--executor must be one of {', '.join(KINDS)}, not '{self.kind}'")
+        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
+            raise BenchError(f"--workers must be a whole number >= 1, not {self.workers}")
+        if self.kind == "local" and (self.address or self.workers):
+            raise BenchError("--ray-address and --workers need --executor ray")
+        if self.kind == "ray" and importlib.util.find_spec("ray") is None:
+            raise BenchError(f"--executor ray needs Ray, which is not installed: {INSTALL_RAY}")
+        return self
+
+    @contextlib.contextmanager
+    def open(self, threads: int, device: str = "auto") -> Iterator[object]:
+        """The executor for one job: the local one, or a connection to Ray (a local instance sized by
+        ``workers`` x ``threads`` when no address is given) that is shut down afterwards if this job started it."""
+        if self.kind == "local":
+            from bench.executors.local import LocalExecutor
+
+            yield LocalExecutor()
+            return
+        from bench.executors.ray_executor import RayExecutor
+
+        with RayExecutor(self.address, self.workers, threads, device) as executor:
+            yield executor

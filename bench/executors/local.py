@@ -1,0 +1,26 @@
+"""The in-process executor: build groups one after another in this process, shards encoded in order.
+
+This is the path every job took before executors existed; it is kept byte for byte (``run_group`` per build
+group, ``shard_encoder`` None so ``corpus_embeddings`` encodes in-process)."""
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+from bench.data.dataset import Dataset
+from bench.harness.result import Result
+from bench.harness.runner import run_group
+from bench.harness.settings import RunSettings
+from retrievers import Hits
+from retrievers.spec import MethodSpec
+
+
+class LocalExecutor:
+    shard_encoder = None
+
+    def run_groups(self, dataset: Dataset, groups: list[list[MethodSpec]], settings: RunSettings, progress=None,
+                   on_warning: Callable[[str], None] | None = None
+                   ) -> Iterator[tuple[MethodSpec, Result, dict[str, Hits]]]:
+        """Each point's (spec, result, ranking) as soon as it is measured; the caller writes it."""
+        for members in groups:
+            for spec, (result, ranking) in zip(members, run_group(dataset, members, settings, progress, on_warning)):
+                yield spec, result, ranking
