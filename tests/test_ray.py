@@ -8,7 +8,6 @@ import signal
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bench.embedding_cache import corpus_embeddings

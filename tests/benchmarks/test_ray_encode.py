@@ -40,7 +40,7 @@ def _config() -> EncoderConfig:
 
 
 def test_ray_encode_wall_time_vs_local(benchmark, tmp_path):
-    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray")
     from bench.executors.ray_executor import RayExecutor, shutdown, start_local
 
     data, threads = _corpus(), os.cpu_count() or 1
