@@ -195,3 +195,24 @@ def test_grid_from_toml_and_refusals(tmp_path):
     for bad, message in (("lr=fast", "is not a float"), ("lr=", "has no values"), (str(tmp_path / "none.toml"), "no such file")):
         with pytest.raises(BenchError, match=message):
             parse_grid(bad)
+
+
+def test_head_lr_moves_the_new_head_and_leaves_the_body(tiny_model, split_toy, tmp_path):
+    """--head-lr reaches the optimizer: at a body lr of ~0 the body stays the base model's while the head trains."""
+    import torch
+    from transformers import AutoModel, AutoModelForSequenceClassification
+
+    def trained(name: str, head_lr: float | None):
+        cfg = _cfg(tiny_model, tmp_path / name, kind="crossencoder", hard_negatives="bm25:2", batch_size=6, max_steps=3,
+                   lr=1e-12, head_lr=head_lr, keep="last", dev_sample=0)
+        card = train_model(cfg, DataOptions(str(split_toy)))[1]
+        return AutoModelForSequenceClassification.from_pretrained(tmp_path / name), card
+
+    fast, card = trained("fast", 1e-2)
+    slow, _ = trained("slow", None)
+    assert card["short_name"].endswith("listwise/head0.01/s0")
+    base = AutoModel.from_pretrained(tiny_model).state_dict()
+    body = fast.base_model.state_dict()
+    assert all(torch.allclose(body[k], base[k], atol=1e-6) for k in base if k in body)
+    moved = (fast.classifier.weight - slow.classifier.weight).abs().max().item()
+    assert moved > 1e-4, moved

@@ -125,6 +125,9 @@ def train_biencoder_command(**values) -> None:
 def _crossencoder(function):
     function = click.option("--ce-loss", type=click.Choice(["listwise", "bce"]), default="listwise", show_default=True,
                             help="listwise: softmax over each query's positive and negatives; bce: pointwise.")(function)
+    function = click.option("--head-lr", type=float, default=None,
+                            help="Learning rate of the new one-logit head (default: --lr); e.g. 1e-3 shortens the "
+                            "plateau at chance loss a freshly initialised head causes.")(function)
     return _options(function)
 
 

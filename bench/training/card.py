@@ -25,7 +25,7 @@ def short_name(cfg: TrainConfig, dataset: str) -> str:
     if cfg.kind == "biencoder":
         parts.append(f"T{cfg.temperature:g}")
     else:
-        parts.append(cfg.ce_loss)
+        parts.append(cfg.ce_loss + (f"/head{cfg.head_lr:g}" if cfg.head_lr else ""))
     if cfg.query_prefix or cfg.doc_prefix:
         parts.append("prefixed")
     parts.append(f"s{cfg.seed}")

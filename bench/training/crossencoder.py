@@ -49,6 +49,17 @@ class CrossEncoderObjective:
         self.model = model.to(self.device)
         self.max_length = min(cfg.max_length, getattr(model.config, "max_position_embeddings", cfg.max_length))
 
+    def parameter_groups(self) -> list[dict]:
+        """The new head at ``--head-lr``, the pretrained body at ``--lr``.
+
+        The head starts at N(0, 0.02) weights, so the gradient reaching the body through it is tiny and the loss
+        sits near chance until the head has grown; a larger head lr shortens that plateau without shaking the body.
+        """
+        head = [p for name, p in self.model.named_parameters() if name.startswith("classifier.")]
+        ids = {id(p) for p in head}
+        body = [p for p in self.model.parameters() if id(p) not in ids]
+        return [{"params": body, "lr": self.cfg.lr}, {"params": head, "lr": self.cfg.head_lr or self.cfg.lr}]
+
     def queries_per_batch(self, cfg: TrainConfig) -> int:
         """``--batch-size`` counts scored pairs: each query brings its positive and its negatives."""
         return max(1, cfg.batch_size // (1 + self.negatives_per_query))

@@ -48,6 +48,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int | None = None
     ce_loss: str = "listwise"  # cross-encoder: listwise softmax over (positive, negatives) or pointwise bce
+    head_lr: float | None = None  # cross-encoder: learning rate of the freshly initialised head (None: --lr)
     keep: str = "best"  # best: the epoch with the best full dev nDCG@10; last: the final weights
 
 
@@ -137,7 +138,8 @@ def fit(cfg: TrainConfig, objective: Objective, data: TrainingData, pools: list[
         raise BenchError(f"{len(train)} training pairs cannot fill a batch of {per_batch} queries")
     total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
     model = objective.model
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+    groups = getattr(objective, "parameter_groups", None)
+    optimizer = torch.optim.AdamW(groups() if groups else model.parameters(), lr=cfg.lr)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * total), total)
     log = TrainLog(config={k: str(v) for k, v in asdict(cfg).items()})
     log.config.update(train_pairs=len(train), dev_queries=len(data.dev_queries), steps=total, queries_per_batch=per_batch)

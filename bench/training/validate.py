@@ -12,7 +12,7 @@ def check_train_options(**values) -> None:
         value = values.get(name)
         if value is not None and value < low:
             raise BenchError(f"--{name.replace('_', '-')} must be >= {low}, not {value}")
-    for name in ("lr", "temperature"):
+    for name in ("lr", "temperature", "head_lr"):
         value = values.get(name)
         if value is not None and not (0 < value < float("inf")):
             raise BenchError(f"--{name} must be a positive number, not {value}")
