@@ -5,12 +5,17 @@
 # the default re-measures everything.
 set -euo pipefail
 OVERWRITE="${OVERWRITE:-always}"
-steps="${*:-leaderboards sweeps rerank reproduce baseline scale ann100k train}"
+steps="${*:-leaderboards runtimes sweeps rerank reproduce baseline scale ann100k train}"
 M=sentence-transformers/all-MiniLM-L6-v2
 for step in $steps; do case "$step" in
 leaderboards)
   bench run --dataset scifact --methods tfidf,bm25,biencoder --overwrite "$OVERWRITE" --out reports/runs
   bench run --dataset msmarco-dl19 --methods tfidf,bm25,biencoder --overwrite "$OVERWRITE" --out reports/runs
+  ;;
+runtimes)
+  # the fast paths beside the paths they replace (same subset folder as the leaderboards step)
+  bench run --dataset scifact --methods "bm25:backend=bm25s,biencoder:runtime=onnx,biencoder:runtime=onnx-int8" \
+    --overwrite "$OVERWRITE" --out reports/runs
   ;;
 sweeps)
   for cfg in sweeps/quantization.toml sweeps/ivf-binary.toml; do
