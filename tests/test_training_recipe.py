@@ -85,6 +85,16 @@ def test_dev_metric_in_training_equals_bench_run_search_and_is_reproducible(tiny
     assert (tmp_path / "a" / "learning_curve.png").stat().st_size > 1000
 
 
+def test_a_model_trained_on_from_a_trained_one_names_its_lineage(tiny_model, split_toy, tmp_path):
+    """A second sitting from a bench-trained model says so in its short name (the leaderboard label) and card."""
+    first = train_model(_cfg(tiny_model, tmp_path / "a", max_steps=2, keep="last"), DataOptions(str(split_toy)))[1]
+    second = train_model(_cfg(tmp_path / "a", tmp_path / "b", max_steps=2, keep="last", seed=1),
+                         DataOptions(str(split_toy)))[1]
+    assert first["short_name"] == "bi:toy/qrels+bm25:1/e1x2st/lr0.001/T0.05/s0" and first["base_short_name"] is None
+    assert second["short_name"] == first["short_name"] + " > e1x2st/lr0.001/T0.05/s1"
+    assert second["base_short_name"] == first["short_name"] and second["base_model_recipe"] == first["recipe"]
+
+
 def test_weak_pairs_get_a_dev_slice_by_pair(split_toy):
     data = load_training_data(str(split_toy), "title-text", seed=0, dev_fraction=0.25)
     assert len(data.dev_queries) == 10 and len(data.pairs) == 30  # 40 documents with a title and a body

@@ -17,11 +17,16 @@ from bench.training.loop import TrainConfig, TrainLog
 CARD = MODEL_CARD  # bench.models reads it back for leaderboard rows
 
 
-def short_name(cfg: TrainConfig, dataset: str) -> str:
-    """e.g. ``bi:scifact/qrels+bm25:4/e3/lr2e-05/T0.05/s0`` (``ce:`` for a cross-encoder)."""
+def short_name(cfg: TrainConfig, dataset: str, base_short_name: str | None = None) -> str:
+    """e.g. ``bi:scifact/qrels+bm25:4/e3/lr2e-05/T0.05/s0`` (``ce:`` for a cross-encoder).
+
+    A model trained on from another bench-trained model carries that model's name first, joined by `` > ``
+    (the shared ``kind:dataset/pairs+negatives`` head is not repeated): a leaderboard row must not pass a
+    third sitting off as a two-epoch model.
+    """
     kind = "bi" if cfg.kind == "biencoder" else "ce"
-    parts = [f"{kind}:{dataset}/{cfg.pairs}" + (f"+{cfg.hard_negatives}" if cfg.hard_negatives else ""),
-             f"e{cfg.epochs}" + (f"x{cfg.max_steps}st" if cfg.max_steps else ""), f"lr{cfg.lr:g}"]
+    data = f"{kind}:{dataset}/{cfg.pairs}" + (f"+{cfg.hard_negatives}" if cfg.hard_negatives else "")
+    parts = [data, f"e{cfg.epochs}" + (f"x{cfg.max_steps}st" if cfg.max_steps else ""), f"lr{cfg.lr:g}"]
     if cfg.kind == "biencoder":
         parts.append(f"T{cfg.temperature:g}")
     else:
@@ -29,7 +34,10 @@ def short_name(cfg: TrainConfig, dataset: str) -> str:
     if cfg.query_prefix or cfg.doc_prefix:
         parts.append("prefixed")
     parts.append(f"s{cfg.seed}")
-    return "/".join(parts)
+    if not base_short_name:
+        return "/".join(parts)
+    own = "/".join(parts[1:]) if base_short_name.startswith(data + "/") else "/".join(parts)
+    return f"{base_short_name} > {own}"
 
 
 def build_card(cfg: TrainConfig, recipe: dict, log: TrainLog) -> dict:
@@ -37,11 +45,16 @@ def build_card(cfg: TrainConfig, recipe: dict, log: TrainLog) -> dict:
 
     hyper = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items() if k not in ("out", "device", "threads")}
     dev = [p for p in log.validation if "dev_nDCG@10" in p]
+    base = resolve_model(cfg.base)
+    base_card = read_card(Path(base)) if Path(base).is_dir() else None
+    base_short = base_card.get("short_name") if base_card else None
     return {
-        "short_name": short_name(cfg, recipe.get("dataset", "?")),
+        "short_name": short_name(cfg, recipe.get("dataset", "?"), base_short),
         "kind": cfg.kind,
         "base_model": cfg.base,
-        "base_model_hash": model_identity(resolve_model(cfg.base)),
+        "base_model_hash": model_identity(base),
+        "base_model_recipe": base_card.get("recipe") if base_card else None,  # the lineage, one sitting back
+        "base_short_name": base_short,
         "bench_version": bench.__version__,
         "data": recipe,
         "recipe": hyper,
