@@ -46,7 +46,7 @@ def build_card(cfg: TrainConfig, recipe: dict, log: TrainLog) -> dict:
     hyper = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items() if k not in ("out", "device", "threads")}
     dev = [p for p in log.validation if "dev_nDCG@10" in p]
     base = resolve_model(cfg.base)
-    base_card = read_card(Path(base)) if Path(base).is_dir() else None
+    base_card = read_card(Path(base))  # None for a hub id or a model not trained by bench
     base_short = base_card.get("short_name") if base_card else None
     return {
         "short_name": short_name(cfg, recipe.get("dataset", "?"), base_short),
