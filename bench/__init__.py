@@ -1,9 +1,11 @@
 """bench: benchmark text retrieval methods side by side on real corpora.
 
 ``bench.run(...)`` and ``bench.load_results(...)`` are the Python API (``bench.api``); the ``bench`` command
-(``bench.cli``) is the same harness behind click options. Subpackages: ``data`` (datasets, subsets, padding),
-``cli`` (commands), ``training`` (fine-tuning); the harness modules (settings, runner, measures, results,
-reports) live at the top level.
+(``bench.cli``) is the same harness behind click options. The folders are the layers, bottom to top, each importing
+only those below it: ``core`` (errors, atomic writes, paths, JVM, progress), ``data`` (datasets, subsets),
+``encoding`` (models, runtimes, encoder, embedding cache), then the methods (the top-level ``retrievers`` package),
+``harness`` (jobs, runner, results, executors), ``reports`` (rendering), ``gates`` (check, reproduce), and on top
+``api``, ``training`` and ``cli``. ``tests/test_architecture.py`` states this order.
 """
 from importlib.metadata import PackageNotFoundError, version
 

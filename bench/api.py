@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.harness.result import Result
 
 

@@ -2,8 +2,8 @@
 
 One folder per family: ``lexical/`` (tfidf, bm25), ``dense/`` (encoder x index backend), ``rerank/`` (cross-encoder,
 sanity rerankers, cascade). ``base`` is the whole interface, ``spec`` parses ``name:key=value`` specs, ``registry`` maps
-names to classes. May import shared infrastructure from ``bench`` (data, errors, atomic writes, encoder, embedding
-cache, models, JVM bridge), never the harness (runner, results, reports, CLI).
+names to classes. May import ``bench.core``, ``bench.data`` and ``bench.encoding``; never the harness or anything above it
+(runner, results, reports, gates, CLI).
 """
 from retrievers.base import BuildRecord, Context, Hits, Param, Retriever
 from retrievers.registry import (REGISTRY, RERANKERS, CanonicalSpec, build, canonical, reranker_class, retriever_class,

@@ -92,7 +92,7 @@ class Context:
     build: BuildRecord = field(default_factory=BuildRecord)
     on_warning: Callable[[str], None] | None = None
     warnings: list[str] = field(default_factory=list)
-    # who encodes corpus shards for the embedding cache (bench.embedding_cache.ShardEncoder); None: this process
+    # who encodes corpus shards for the embedding cache (bench.encoding.embedding_cache.ShardEncoder); None: this process
     shard_encoder: Callable[..., Any] | None = None
 
     def warn(self, message: str) -> None:

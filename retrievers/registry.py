@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from retrievers.base import Context, Retriever
 from retrievers.spec import MethodSpec, canonical_params, parse_spec, resolve_params
 

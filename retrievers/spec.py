@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from retrievers.base import Param
 
 _TRUE = {"true", "1", "yes", "on"}

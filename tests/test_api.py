@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import bench
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 ROOT = Path(__file__).resolve().parent.parent
 

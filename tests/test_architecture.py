@@ -1,94 +1,107 @@
-"""The import directions the design promises, checked on the source (ast), so a shortcut cannot creep in.
+"""The layers the folders show, checked on the source (ast), so a shortcut cannot creep in.
 
-- ``retrievers`` (the methods) never imports the harness (runner, settings, measures, results, reports, CLI):
-  a method only indexes and searches; it may use the shared infrastructure (data types, errors, atomic writes,
-  the encoder and its embedding cache, model resolution, the JVM bridge).
-- ``bench.data`` (datasets) imports neither ``retrievers`` nor the harness: data flows one way.
-- Only the CLI package imports ``bench.cli``.
-- Only ``bench/executors/ray_executor.py`` imports ``ray`` (an optional extra).
+Bottom to top; a module may import its own layer's package and any layer below it, never one above:
+
+    bench.core -> bench.data -> bench.encoding -> retrievers -> bench.harness -> bench.reports -> bench.gates
+    -> bench.api / bench.training -> bench.cli
+
+Ray is an optional extra: only ``bench/harness/executors/ray_executor.py`` imports it, and only the executors package
+imports that module (lazily, by name).
 """
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INFRASTRUCTURE = {"bench.data", "bench.errors", "bench.atomic", "bench.java", "bench.encoder", "bench.embedding_cache",
-                  "bench.models", "bench.paths", "bench.runtimes"}
+LAYERS = ["bench.core", "bench.data", "bench.encoding", "retrievers", "bench.harness", "bench.reports", "bench.gates",
+          "bench.api bench.training", "bench.cli"]
+PACKAGE_ROOTS = ("bench", "retrievers")
 
 
-def imports(folder: str) -> dict[Path, set[str]]:
-    found = {}
-    for path in sorted((ROOT / folder).rglob("*.py")):
-        names = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module == "bench":
-                names.update(f"bench.{alias.name}" for alias in node.names)  # "from bench import atomic"
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module)
-            elif isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names)
-        found[path.relative_to(ROOT)] = names
-    return found
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
 
 
-def _within(module: str, allowed: set[str]) -> bool:
-    return any(module == prefix or module.startswith(prefix + ".") for prefix in allowed)
+def layer_of(module: str) -> tuple[int, str] | None:
+    """(floor, package) of a bench module; None for third-party modules and for ``bench`` itself (the lazy API face)."""
+    for floor, names in enumerate(LAYERS):
+        for package in names.split():
+            if _within(module, package):
+                return floor, package
+    return None
 
 
-def test_retrievers_never_import_the_harness():
-    for path, names in imports("retrievers").items():
-        harness = sorted(m for m in names if m.split(".")[0] == "bench" and m != "bench" and not _within(m, INFRASTRUCTURE))
-        assert not harness, f"{path} imports the harness: {harness}"
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def test_data_layer_imports_neither_methods_nor_harness():
-    allowed = {"bench.data", "bench.errors", "bench.atomic", "bench.paths"}
-    for path, names in imports("bench/data").items():
-        wrong = sorted(m for m in names if m.split(".")[0] in ("bench", "retrievers") and not _within(m, allowed))
-        assert not wrong, f"{path} imports {wrong}"
+def imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names
+                         if layer_of(f"{node.module}.{alias.name}") != layer_of(node.module))  # "from bench import api"
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
 
 
-def test_only_the_cli_imports_the_cli():
-    for folder in ("bench", "retrievers"):
-        for path, names in imports(folder).items():
-            if path.parts[:2] == ("bench", "cli"):
-                continue
-            assert not any(_within(m, {"bench.cli"}) for m in names), f"{path} imports bench.cli"
+def sources() -> list[Path]:
+    return sorted(p for folder in PACKAGE_ROOTS for p in (ROOT / folder).rglob("*.py"))
+
+
+def test_every_module_belongs_to_a_layer():
+    homeless = [str(p.relative_to(ROOT)) for p in sources() if layer_of(module_name(p)) is None and module_name(p) != "bench"]
+    assert not homeless, f"modules outside every layer: {homeless}"
+
+
+def upward(module: str, names: set[str]) -> list[str]:
+    """The imported names that stand above ``module``'s layer, or beside it in another package of the same floor."""
+    here = layer_of(module)
+    if here is None:
+        return []
+    return sorted(n for n in names if (there := layer_of(n)) is not None
+                  and (there[0] > here[0] or (there[0] == here[0] and there[1] != here[1])))
+
+
+def test_no_import_runs_up_a_layer():
+    found = [f"{path.relative_to(ROOT)} -> {name}" for path in sources()
+             for name in upward(module_name(path), imports(path))]
+    assert not found, "imports that run up (or sideways across) a layer:\n" + "\n".join(found)
+
+
+def test_the_layer_check_fires_on_an_upward_import():
+    """Worth something only if it can fail: a retriever importing the runner, or the data layer importing a method."""
+    assert upward("retrievers.lexical.bm25", {"bench.harness.runner", "bench.core.errors"}) == ["bench.harness.runner"]
+    assert upward("bench.data.subset", {"retrievers.base"}) == ["retrievers.base"]
+    assert upward("bench.api", {"bench.training.run"}) == ["bench.training.run"]
+    assert upward("bench.cli.run", {"bench.api", "bench.harness.job"}) == []
 
 
 def test_every_package_says_what_lives_there():
-    for init in [*ROOT.glob("bench/**/__init__.py"), ROOT / "retrievers" / "__init__.py"]:
+    for init in [*ROOT.glob("bench/**/__init__.py"), *ROOT.glob("retrievers/**/__init__.py")]:
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
         assert doc and len(doc.split()) >= 8, f"{init.relative_to(ROOT)} needs a docstring saying what lives there"
 
 
-def test_the_harness_never_imports_rendering_and_rendering_never_imports_the_cli():
-    """Data flows one way: harness -> Result -> reports; a table can change without touching measurement."""
-    for path, names in imports("bench/harness").items():
-        wrong = sorted(m for m in names if _within(m, {"bench.reports", "bench.cli", "bench.api"}))
-        assert not wrong, f"{path} imports {wrong}"
-    for path, names in imports("bench/reports").items():
-        assert not any(_within(m, {"bench.cli"}) for m in names), f"{path} imports bench.cli"
-
-
 def test_no_module_outgrows_one_job():
-    too_long = [str(path.relative_to(ROOT)) for folder in ("bench", "retrievers") for path in (ROOT / folder).rglob("*.py")
+    too_long = [str(path.relative_to(ROOT)) for path in sources()
                 if len(path.read_text(encoding="utf-8").splitlines()) > 320]
     assert not too_long, f"modules over ~300 lines: {too_long}"
 
 
 def test_ray_stays_optional_and_inside_the_executors():
-    """Only ``bench/executors/ray_executor.py`` imports ray, nothing imports that module but the executors package
-    itself (lazily), and bench's commands import without ray installed."""
-    import subprocess
-    import sys
-
-    for folder in ("bench", "retrievers"):
-        for path, names in imports(folder).items():
-            if path != Path("bench/executors/ray_executor.py"):
-                assert not any(_within(m, {"ray"}) for m in names), f"{path} imports ray"
-            if path.parts[:2] != ("bench", "executors"):
-                assert not any(_within(m, {"bench.executors.ray_executor"}) for m in names), f"{path} imports the Ray executor"
-    code = "import sys, bench.cli, bench.harness.job, bench.executors; assert 'ray' not in sys.modules"
+    ray_module = "bench.harness.executors.ray_executor"
+    for path in sources():
+        names = imports(path)
+        if module_name(path) != ray_module:
+            assert not any(_within(m, "ray") for m in names), f"{path} imports ray"
+        if not module_name(path).startswith("bench.harness.executors"):
+            assert not any(_within(m, ray_module) for m in names), f"{path} imports the Ray executor"
+    code = "import sys, bench.cli, bench.harness.job, bench.harness.executors; assert 'ray' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

@@ -77,7 +77,7 @@ def test_unwritable_output_folder(run_cli, tmp_path):
 
 def test_full_disk_while_writing_results_is_one_line_and_leaves_no_partial_file(run_cli, tmp_path, monkeypatch, shared_data):
     """ENOSPC from the filesystem (simulated at the write call: a real full disk cannot be made here)."""
-    from bench import atomic
+    from bench.core import atomic
 
     def full_disk(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from bench.data import load_dataset
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from conftest import write_beir
 from retrievers import Context, build, validate
 from retrievers.registry import split_params

@@ -12,8 +12,8 @@ import sqlite3
 import pytest
 
 from bench.data import load_dataset
-from bench.errors import BenchError
-from bench.paths import cache_dir
+from bench.core.errors import BenchError
+from bench.core.paths import cache_dir
 from bench.harness.store import result_stem
 from bench.harness.runner import RunSettings, run_method
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
@@ -82,7 +82,7 @@ def test_sweep_reuses_a_point_only_while_document_text_is_unchanged(run_cli, tmp
 
 
 def test_negative_batch_size_never_reaches_the_encoder_cache(tiny_model):
-    from bench.encoder import Encoder, EncoderConfig
+    from bench.encoding.encoder import Encoder, EncoderConfig
 
     with pytest.raises(BenchError, match="--batch-size"):
         Encoder(EncoderConfig(model=str(tiny_model)), device="cpu", batch_size=-1)

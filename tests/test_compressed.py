@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.reports.plots import pareto_front
 from bench.harness.sweep import expand_grid
 from retrievers import Context, build

@@ -6,7 +6,7 @@ import pytest
 
 from bench.data import load_dataset, make_subset, parse_size
 from bench.data.layouts import load_folder
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
 
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from bench.data import load_dataset, make_subset
-from bench.embedding_cache import CHUNK_DOCS, corpus_embeddings
-from bench.encoder import Encoder, EncoderConfig
-from bench.errors import BenchError
+from bench.encoding.embedding_cache import CHUNK_DOCS, corpus_embeddings
+from bench.encoding.encoder import Encoder, EncoderConfig
+from bench.core.errors import BenchError
 from bench.harness.runner import RunSettings, run_method
 from conftest import MINILM, TOY_DOCS, TOY_QRELS, TOY_QUERIES, make_tiny_bert, write_beir
 from retrievers import Context, build

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bench.data import load_dataset
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.harness.runner import RunSettings, run_method
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
 from retrievers import Param, Retriever, registry

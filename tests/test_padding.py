@@ -7,7 +7,7 @@ import pytest
 
 from bench.data import load_dataset
 from bench.data.prepare import prepare_dataset
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.harness.runner import RunSettings, run_method
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.embedding_cache import corpus_embeddings
-from bench.encoder import Encoder, EncoderConfig
+from bench.encoding.embedding_cache import corpus_embeddings
+from bench.encoding.encoder import Encoder, EncoderConfig
 
 CHUNK = 50  # 12 shards of a 600-document corpus: enough for two workers and a kill in between
 
@@ -19,7 +19,7 @@ CHUNK = 50  # 12 shards of a 600-document corpus: enough for two workers and a k
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray")
-    from bench.executors.ray_executor import shutdown, start_local
+    from bench.harness.executors.ray_executor import shutdown, start_local
 
     start_local(2)
     yield ray
@@ -35,7 +35,7 @@ def corpus600():
 
 @pytest.fixture
 def executor(ray_cluster):
-    from bench.executors.ray_executor import RayExecutor
+    from bench.harness.executors.ray_executor import RayExecutor
 
     with RayExecutor(None, 2, 1, "cpu") as running:
         yield running
@@ -101,7 +101,7 @@ def test_ray_encode_writes_the_local_bytes_even_when_a_worker_is_killed(executor
 def test_an_encode_stopped_half_way_resumes_on_ray_at_the_missing_shards(executor, corpus600, tiny_model, tmp_path):
     """The shards on disk are the executor's common ground: a local encode stopped after three shards (a killed
     driver) is finished by Ray, which encodes only the rest, and the cache holds the one-go local bytes."""
-    from bench.embedding_cache import encode_locally
+    from bench.encoding.embedding_cache import encode_locally
 
     enc = encoder(tiny_model)
 

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from bench.reports.check import Verdict, confirm_latency_failures, judge_quality, judge_ratio
+from bench.gates.check import Verdict, confirm_latency_failures, judge_quality, judge_ratio
 from bench.reports.scale import fit_power_law
 from bench.reports.significance import holm, paired_pvalue, wins_losses
 from retrievers.base import Param
@@ -80,7 +80,7 @@ def test_gate_judgements():
 
 
 def _latency_verdicts(baseline, p50_ms, calibration):
-    from bench.reports.check import compare
+    from bench.gates.check import compare
 
     from bench.harness.result import Latency, Result, SubsetInfo
     from bench.harness.settings import RunSettings

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from bench.data import load_dataset
-from bench.embedding_cache import cache_key, corpus_embeddings
-from bench.encoder import Encoder, EncoderConfig
-from bench.errors import BenchError
+from bench.encoding.embedding_cache import cache_key, corpus_embeddings
+from bench.encoding.encoder import Encoder, EncoderConfig
+from bench.core.errors import BenchError
 from bench.harness.threads import limit_threads
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
 from retrievers import Context, build, canonical, validate

@@ -1,6 +1,6 @@
 import pytest
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from retrievers import validate
 from retrievers.spec import parse_spec, split_specs
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bench.data import load_dataset
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.training.negatives import mine, parse_negatives
 from bench.training.pairs import Pair, build_pairs, crop, ict, passage_text, title_text
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
@@ -68,7 +68,7 @@ def test_resume_refuses_a_state_file_that_is_not_plain_data(tmp_path):
 
     import torch
 
-    from bench.errors import BenchError
+    from bench.core.errors import BenchError
     from bench.training.state import load_state, state_dir
 
     path = state_dir(tmp_path / "m") / "state.pt"

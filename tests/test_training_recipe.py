@@ -183,7 +183,7 @@ def test_cli_trains_a_cross_encoder_that_bench_run_loads(run_cli, tmp_path, tiny
 
 
 def test_recipe_names_for_a_leaderboard_row(tmp_path):
-    from bench.models import model_recipes as recipe_names
+    from bench.encoding.models import model_recipes as recipe_names
     from bench.training.card import CARD
 
     (tmp_path / "m").mkdir()
@@ -193,7 +193,7 @@ def test_recipe_names_for_a_leaderboard_row(tmp_path):
 
 
 def test_grid_from_toml_and_refusals(tmp_path):
-    from bench.errors import BenchError
+    from bench.core.errors import BenchError
     from bench.training.grid import parse_grid, point_name
 
     path = tmp_path / "grid.toml"

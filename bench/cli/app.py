@@ -7,7 +7,7 @@ import click
 from rich.markup import escape
 
 from bench.cli.common import err_console
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

@@ -39,8 +39,8 @@ def check(baseline_path, update_baseline, dataset, corpus, queries, seed, method
     """
     from rich.table import Table
 
-    from bench.progress import make_progress
-    from bench.reports.check import run_gate
+    from bench.core.progress import make_progress
+    from bench.gates.check import run_gate
     from retrievers.spec import split_specs
 
     update = None

@@ -62,7 +62,7 @@ def measuring_options(function):
 
 
 def executor_options(function):
-    """``--executor local|ray``, ``--ray-address``, ``--workers``: where the heavy work runs (``bench.executors``)."""
+    """``--executor local|ray``, ``--ray-address``, ``--workers``: where the heavy work runs (``bench.harness.executors``)."""
     options = [
         click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
                      help="local: in this process; ray: encode shards and measure build groups on Ray workers "

@@ -7,7 +7,7 @@ from rich.markup import escape
 
 from bench.cli.app import cli
 from bench.cli.common import executor_options, err_console, make_settings, out_console
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 @cli.command()
@@ -87,9 +87,9 @@ def encode(model, kind, params, dataset, corpus, queries, seed, data_dir, distra
       bench encode --model sentence-transformers/all-MiniLM-L6-v2 --corpus 200k --executor ray --threads 1 --workers 2
     """
     from bench.data.prepare import prepare_dataset
-    from bench.executors import ExecutorChoice
-    from bench.paths import cache_dir
-    from bench.progress import make_progress
+    from bench.harness.executors import ExecutorChoice
+    from bench.core.paths import cache_dir
+    from bench.core.progress import make_progress
     from retrievers import Context, build, validate
 
     spec = validate(f"{kind}:model={model}" + (f",{params}" if params else ""))
@@ -126,8 +126,8 @@ def cache_ls() -> None:
     """
     from rich.table import Table
 
-    from bench.embedding_cache import list_entries
-    from bench.paths import cache_dir
+    from bench.encoding.embedding_cache import list_entries
+    from bench.core.paths import cache_dir
 
     table = Table(title=f"bench cache: {cache_dir()}")
     for column in ("kind", "key", "what", "MB"):
@@ -148,8 +148,8 @@ def cache_rm(keys, remove_all) -> None:
       bench cache rm 3f2a9c0d1e...
       bench cache rm --all
     """
-    from bench.embedding_cache import list_entries, remove_entry
-    from bench.paths import cache_dir
+    from bench.encoding.embedding_cache import list_entries, remove_entry
+    from bench.core.paths import cache_dir
 
     entries = list_entries(cache_dir())
     if not keys and not remove_all:

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from bench.cli.app import cli
 from bench.cli.common import err_console, out_console, warn
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 @cli.command()
@@ -28,7 +28,7 @@ def report(paths, baseline, test, alpha, measure, out) -> None:
       bench report runs --baseline bm25 --out runs/LEADERBOARD.md
       bench report runs/scifact/*/*.json --baseline bm25 --test randomization
     """
-    from bench import atomic
+    from bench.core import atomic
     from bench.reports.report import collect, group_by_subset, leaderboard_markdown, subsets_without_baseline
 
     results = collect(list(paths))
@@ -61,9 +61,9 @@ def reproduce(expected_path, only, out, data_dir) -> None:
     """
     from rich.table import Table
 
-    from bench import atomic
-    from bench.progress import make_progress
-    from bench.reports.reproduce import EXPECTED_FILE, load_expected, markdown, run_matrix
+    from bench.core import atomic
+    from bench.core.progress import make_progress
+    from bench.gates.reproduce import EXPECTED_FILE, load_expected, markdown, run_matrix
     from retrievers import validate
 
     conditions = load_expected(Path(expected_path) if expected_path else EXPECTED_FILE)

@@ -52,11 +52,11 @@ def run(dataset, methods, corpus, queries, seed, split, data_dir, distractors, n
       bench run --methods bm25 --dataset scifact --json > bm25.json
       bench run --methods bm25 --dataset cacm --measures AP,P@30
     """
-    from bench import atomic
+    from bench.core import atomic
     from bench.harness.job import Job
     from bench.harness.runner import sanity_warnings
     from bench.harness.store import group_dir, merged_with_folder
-    from bench.progress import make_progress
+    from bench.core.progress import make_progress
     from bench.reports.leaderboard import markdown, rich_table
 
     job = Job.create(methods, dataset=dataset, corpus=corpus, queries=queries, seed=seed, split=split,

@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from bench.cli.app import cli
 from bench.cli.common import err_console, measuring_options, out_console, overwrite_option, warn
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 @cli.command()
@@ -37,7 +37,7 @@ def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, 
     """
     from bench.data import parse_size
     from bench.harness.job import Job
-    from bench.progress import make_progress
+    from bench.core.progress import make_progress
     from bench.reports.scale import report as scale_report
 
     size_list = [parse_size(part) for part in sizes.split(",")]

@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from bench.cli.app import cli
 from bench.cli.common import err_console, executor_options, measuring_options, out_console, overwrite_option, warn
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 @cli.command()
@@ -44,7 +44,7 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
     from bench.harness.job import Job
     from bench.harness.store import group_dir, merged_with_folder
     from bench.harness.sweep import expand_grid, load_config, natural_order
-    from bench.progress import make_progress
+    from bench.core.progress import make_progress
     from bench.reports.sweep_tables import write_report
     from retrievers import canonical, validate
 

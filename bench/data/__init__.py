@@ -1,4 +1,7 @@
-"""Datasets: loading real collections, resolving them by name, and taking reproducible subsets."""
+"""Datasets: loading real collections, resolving them by name, and taking reproducible subsets.
+
+May import ``bench.core`` only: data flows one way, into the methods and the harness.
+"""
 from bench.data.dataset import Dataset, Document
 from bench.data.resolve import load_dataset
 from bench.data.subset import make_subset, parse_size

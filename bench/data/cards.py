@@ -9,8 +9,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.errors import BenchError
-from bench.paths import cards_dir
+from bench.core.errors import BenchError
+from bench.core.paths import cards_dir
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from bench.data.dataset import Dataset, Document, Pool
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 def padding(dataset: Dataset, pools: list[Pool]) -> list[tuple[str, Document]]:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from bench import atomic
-from bench.errors import BenchError
+from bench.core import atomic
+from bench.core.errors import BenchError
 
 
 def fetch(url: str, target: Path, *, md5: str | None = None, sha256: str | None = None, timeout: float = 30.0) -> Path:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from bench.data import readers
 from bench.data.dataset import Dataset, Document
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 LAYOUTS = ("beir", "msmarco", "trec")
 

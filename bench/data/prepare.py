@@ -6,7 +6,7 @@ import functools
 from bench.data.dataset import Dataset, Pool
 from bench.data.resolve import card_pools, load_dataset, load_pool
 from bench.data.subset import make_subset, parse_size
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 @functools.lru_cache(maxsize=8)

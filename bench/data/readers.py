@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from bench.data.dataset import Document
-from bench.errors import BenchError, at_line
+from bench.core.errors import BenchError, at_line
 
 
 def open_binary(path: Path) -> IO[bytes]:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import atomic
+from bench.core import atomic
 from bench.data.cards import Card, find_card, load_cards
 from bench.data.dataset import Dataset, Pool
 from bench.data.download import fetch, unpack
 from bench.data.layouts import detect_layout, load_corpus, load_folder
-from bench.errors import BenchError
-from bench.paths import cache_dir, data_dirs
+from bench.core.errors import BenchError
+from bench.core.paths import cache_dir, data_dirs
 
 
 def locate(card: Card, data_dir: str | None = None) -> Path | None:

@@ -12,7 +12,7 @@ import re
 
 from bench.data.dataset import Dataset, Pool
 from bench.data.distractors import padding, choose
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)([km]?)$", re.I)
 _UNITS = {"": 1, "k": 1_000, "m": 1_000_000}

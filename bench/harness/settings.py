@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.harness.measures import DEFAULT_MEASURES, TIE_ORDERS, parse_measures
 
 

@@ -10,8 +10,8 @@ import json
 import re
 from pathlib import Path
 
-from bench import atomic
-from bench.errors import BenchError
+from bench.core import atomic
+from bench.core.errors import BenchError
 from bench.harness.result import Result, SubsetInfo
 from retrievers import CanonicalSpec
 

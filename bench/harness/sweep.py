@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from bench.errors import BenchError, read_toml
+from bench.core.errors import BenchError, read_toml
 from bench.harness.result import Result
 from retrievers import reranker_class, retriever_class, validate
 from retrievers.spec import MethodSpec, resolve_params

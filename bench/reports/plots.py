@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bench import atomic  # noqa: E402
+from bench.core import atomic  # noqa: E402
 from bench.harness.environment import hardware_line  # noqa: E402
 from bench.harness.result import Result  # noqa: E402
 from bench.reports.columns import column  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.harness.environment import hardware_line
 from bench.harness.result import Result
 from bench.harness.store import read_result

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from bench import atomic
+from bench.core import atomic
 from bench.harness.result import Result
 from bench.reports.columns import column
 from bench.reports.plots import log_axis, plt, save_figure

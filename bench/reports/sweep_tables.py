@@ -9,7 +9,7 @@ import io
 from collections import defaultdict
 from pathlib import Path
 
-from bench import atomic
+from bench.core import atomic
 from bench.harness.environment import hardware_line
 from bench.harness.result import Result
 from bench.reports.columns import Column, bits_of, column, ratio, row, with_measures

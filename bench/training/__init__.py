@@ -3,6 +3,6 @@
 What lives here: ``data`` (pairs, the seeded dev slice, judged positives), ``negatives`` (BM25 / model mining),
 ``loop`` (the one training loop and its ``Objective`` protocol), ``biencoder`` and ``crossencoder`` (the two
 objectives), ``run`` (options to a saved folder), ``grid`` (sweeps kept by dev), ``card``, ``curves``, ``progress``,
-``state`` (resume), ``validate`` (option checks). It may import bench's data, encoder, measures, models, paths,
-progress, atomic and errors, and ``retrievers`` (BM25 mining); never the runner, results, reports or the CLI.
+``state`` (resume), ``validate`` (option checks). It stands above the harness: may import ``bench.core``,
+``bench.data``, ``bench.encoding``, ``retrievers`` (BM25 mining) and ``bench.harness`` (measures); never the CLI.
 """

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.encoder import Encoder, EncoderConfig, resolve_device
+from bench.encoding.encoder import Encoder, EncoderConfig, resolve_device
 from bench.harness.measures import evaluate
-from bench.models import missing_model_error, resolve_model, sentence_transformers_config
+from bench.encoding.models import missing_model_error, resolve_model, sentence_transformers_config
 from bench.training.data import TrainingData
 from bench.training.loop import TrainConfig
 from bench.training.negatives import negative_pools

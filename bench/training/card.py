@@ -10,11 +10,11 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import atomic
-from bench.models import MODEL_CARD, model_identity, resolve_model
+from bench.core import atomic
+from bench.encoding.models import MODEL_CARD, model_identity, resolve_model
 from bench.training.loop import TrainConfig, TrainLog
 
-CARD = MODEL_CARD  # bench.models reads it back for leaderboard rows
+CARD = MODEL_CARD  # bench.encoding.models reads it back for leaderboard rows
 
 
 def short_name(cfg: TrainConfig, dataset: str, base_short_name: str | None = None) -> str:

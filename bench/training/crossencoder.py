@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.encoder import resolve_device
-from bench.errors import BenchError
+from bench.encoding.encoder import resolve_device
+from bench.core.errors import BenchError
 from bench.harness.measures import evaluate
-from bench.models import missing_model_error, resolve_model
+from bench.encoding.models import missing_model_error, resolve_model
 from bench.training.data import TrainingData
 from bench.training.loop import TrainConfig
 from bench.training.pairs import Pair, passage_text

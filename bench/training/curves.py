@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import atomic
+from bench.core import atomic
 from bench.training.loop import TrainLog
 
 COLUMNS = ("step", "epoch", "loss", "lr", "elapsed", "dev_nDCG@10", "dev_sample_nDCG@10")

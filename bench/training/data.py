@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from bench.data.dataset import Dataset
 from bench.data.resolve import load_dataset
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.training.pairs import Pair, build_pairs
 
 

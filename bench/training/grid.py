@@ -16,8 +16,8 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Callable
 
-from bench import atomic
-from bench.errors import BenchError
+from bench.core import atomic
+from bench.core.errors import BenchError
 from bench.training.card import read_card, write_card
 from bench.training.loop import TrainConfig
 from bench.training.state import state_dir

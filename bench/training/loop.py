@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.training.data import TrainingData
 from bench.training.pairs import Pair
 from bench.training.state import load_state, save_state

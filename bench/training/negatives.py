@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from bench.data.dataset import Dataset
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.training.pairs import Pair
 
 _SPEC = re.compile(r"^(bm25|dense):(\d+)$")

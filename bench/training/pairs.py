@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from bench.data.dataset import Dataset
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 BUILDERS = ("qrels", "title-text", "ict", "crop")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")

@@ -10,7 +10,7 @@ import time
 from rich.console import Console
 from rich.markup import escape
 
-from bench.progress import LogProgress, make_progress
+from bench.core.progress import LogProgress, make_progress
 
 
 def _clock(seconds: float) -> str:

@@ -9,9 +9,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import atomic
-from bench.errors import BenchError
-from bench.paths import cache_dir
+from bench.core import atomic
+from bench.core.errors import BenchError
+from bench.core.paths import cache_dir
 from bench.training.card import build_card, write_card
 from bench.training.curves import write_curves
 from bench.training.data import TrainingData, load_training_data

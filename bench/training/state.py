@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import atomic
-from bench.errors import BenchError
+from bench.core import atomic
+from bench.core.errors import BenchError
 
 
 def state_dir(out: Path) -> Path:

@@ -1,7 +1,7 @@
 """Refuse impossible training options in one line, before a model is loaded or a folder written."""
 from __future__ import annotations
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 MINIMUM = {"batch_size": 2, "epochs": 1, "max_length": 8, "max_steps": 1, "eval_every": 0, "save_every": 1,
            "threads": 1, "negative_depth": 1, "dev_sample": 0, "dev_depth": 1}

@@ -6,5 +6,5 @@ those vectors are searched (flat, 1-bit, scalar-quantised, IVF, IVF over 1-bit c
 one Retriever that owns the shared work (model, cache, query encoding, latency split) for any pair, and
 ``methods`` names the pairs users type. Adding an index backend is one class in ``backends`` and one line in
 ``methods.BACKENDS``; adding an encoder kind is one entry in ``encoders.KINDS`` and one in ``methods.ENCODERS``.
-May import: ``retrievers.base``, ``bench.encoder``, ``bench.embedding_cache``, ``bench.models``, ``bench.atomic``.
+May import: ``retrievers.base``, ``bench.encoding.encoder``, ``bench.encoding.embedding_cache``, ``bench.encoding.models``, ``bench.core.atomic``.
 """

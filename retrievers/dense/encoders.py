@@ -3,16 +3,16 @@
 ``bert`` is any Hugging Face encoder used as is (the untuned "base BERT" row: mean pooling, no
 normalisation unless asked). ``biencoder`` reads a sentence-transformers checkpoint's own pooling,
 normalisation and max length (``auto``), so a fine-tuned model is searched exactly as it was trained.
-Both take ``runtime`` (torch, onnx, onnx-int8): which engine runs the forward pass (``bench.runtimes``).
+Both take ``runtime`` (torch, onnx, onnx-int8): which engine runs the forward pass (``bench.encoding.runtimes``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from bench.encoder import POOLINGS, EncoderConfig
-from bench.models import resolve_model, sentence_transformers_config
-from bench.runtimes import RUNTIMES
+from bench.encoding.encoder import POOLINGS, EncoderConfig
+from bench.encoding.models import resolve_model, sentence_transformers_config
+from bench.encoding.runtimes import RUNTIMES
 from retrievers.base import Param
 
 SHARED = {

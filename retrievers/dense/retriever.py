@@ -11,9 +11,9 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from bench.data.dataset import Dataset
-from bench.embedding_cache import corpus_embeddings
-from bench.encoder import Encoder, EncoderConfig, timed
-from bench.runtimes import runtime_problem
+from bench.encoding.embedding_cache import corpus_embeddings
+from bench.encoding.encoder import Encoder, EncoderConfig, timed
+from bench.encoding.runtimes import runtime_problem
 from retrievers.base import Hits, Param, Retriever
 from retrievers.dense.backends import IndexBackend
 from retrievers.dense.encoders import EncoderKind
@@ -121,7 +121,7 @@ class DenseRetriever(Retriever):
 
         import faiss
 
-        from bench import atomic
+        from bench.core import atomic
 
         embeddings_key = self.context.build.embeddings["key"]
         payload = json.dumps({"embeddings": embeddings_key, "similarity": self.config["similarity"], **settings}, sort_keys=True)

@@ -14,9 +14,9 @@ import shutil
 import time
 from typing import Any, Mapping
 
-from bench import atomic
+from bench.core import atomic
 from bench.data.dataset import Dataset
-from bench.java import import_pyserini_index, import_pyserini_search
+from bench.core.java import import_pyserini_index, import_pyserini_search
 from retrievers.base import Hits, Param, Retriever, directory_bytes
 from retrievers.lexical import bm25s_index
 

@@ -22,9 +22,9 @@ from typing import Callable
 
 import numpy as np
 
-from bench import atomic
+from bench.core import atomic
 from bench.data.dataset import Dataset
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from retrievers.base import BuildRecord
 
 INSTALL_HINT = 'pip install -e ".[bm25s]"'

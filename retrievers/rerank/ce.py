@@ -3,7 +3,7 @@
 Pairs are tokenised once and batched by length; scores are cached content-keyed in SQLite
 (model weights, max length, query text, document text), so a depth sweep scores each pair once.
 The cache is bypassed while latency is measured: a timed query always pays for its forward passes.
-``runtime`` (torch, onnx, onnx-int8) picks the engine of the forward pass alone (``bench.runtimes``); a non-torch
+``runtime`` (torch, onnx, onnx-int8) picks the engine of the forward pass alone (``bench.encoding.runtimes``); a non-torch
 runtime is part of the score-store key, since its scores differ by numerics.
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ import sqlite3
 import numpy as np
 
 from bench.data.dataset import Dataset
-from bench.encoder import resolve_device
-from bench.errors import BenchError
-from bench.models import missing_model_error, model_identity, resolve_model
-from bench.runtimes import RUNTIMES, check_runtime, runtime_key, runtime_problem
+from bench.encoding.encoder import resolve_device
+from bench.core.errors import BenchError
+from bench.encoding.models import missing_model_error, model_identity, resolve_model
+from bench.encoding.runtimes import RUNTIMES, check_runtime, runtime_key, runtime_problem
 from retrievers.base import Param
 from retrievers.rerank.base import DEPTH, Reranker
 
@@ -70,7 +70,7 @@ class CrossEncoderReranker(Reranker):
                 model = model.to(self.device, dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
             self.model = model.eval()
         else:
-            from bench.runtimes import OnnxModel, exported_model
+            from bench.encoding.runtimes import OnnxModel, exported_model
 
             self.device = "cpu"  # ONNX Runtime's CPU provider
             self.model = OnnxModel(exported_model(resolved, model_identity(resolved), "logits", runtime,

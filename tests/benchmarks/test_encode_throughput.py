@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 
 from bench.data import load_dataset, make_subset
-from bench.encoder import Encoder, EncoderConfig
+from bench.encoding.encoder import Encoder, EncoderConfig
 from bench.harness.environment import hardware, hardware_line
-from bench.models import sentence_transformers_config
+from bench.encoding.models import sentence_transformers_config
 from benchmarks.alternate import best_seconds
 
 DOCS = int(os.environ.get("BENCH_ENCODE_DOCS", "512"))

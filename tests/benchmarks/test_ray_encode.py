@@ -17,10 +17,10 @@ import pytest
 
 from bench.data.dataset import Dataset
 from bench.data.resolve import load_pool
-from bench.embedding_cache import corpus_embeddings
-from bench.encoder import Encoder, EncoderConfig
+from bench.encoding.embedding_cache import corpus_embeddings
+from bench.encoding.encoder import Encoder, EncoderConfig
 from bench.harness.environment import hardware, hardware_line
-from bench.models import sentence_transformers_config
+from bench.encoding.models import sentence_transformers_config
 
 DOCS = int(os.environ.get("BENCH_RAY_DOCS", "20000"))
 WORKERS = int(os.environ.get("BENCH_RAY_WORKERS", "2"))
@@ -41,7 +41,7 @@ def _config() -> EncoderConfig:
 
 def test_ray_encode_wall_time_vs_local(benchmark, tmp_path):
     pytest.importorskip("ray")
-    from bench.executors.ray_executor import RayExecutor, shutdown, start_local
+    from bench.harness.executors.ray_executor import RayExecutor, shutdown, start_local
 
     data, threads = _corpus(), os.cpu_count() or 1
     load_before = os.getloadavg()

@@ -19,7 +19,7 @@ import torch
 
 from bench.data import load_dataset, make_subset
 from bench.harness.latency import measure_latency
-from bench.models import sentence_transformers_config
+from bench.encoding.models import sentence_transformers_config
 from bench.harness.threads import limit_threads
 from retrievers import Context, build
 

@@ -2,9 +2,9 @@
 
 An executor decides only *where* build groups are measured and corpus shards are encoded. What is measured and
 how (``harness.runner.run_group``, ``Encoder.encode``) and what is written (``harness.store`` for results,
-``bench.embedding_cache`` for vectors, both on the driver alone) stay where they are, so reuse, staleness and
-atomic writes keep one implementation. May import ``bench.harness``, ``bench.embedding_cache``, ``bench.encoder``,
-``bench.paths``, ``bench.errors`` and ``retrievers``; ``ray`` is imported by ``ray_executor.py`` alone, and only
+``bench.encoding.embedding_cache`` for vectors, both on the driver alone) stay where they are, so reuse, staleness and
+atomic writes keep one implementation. May import ``bench.harness``, ``bench.encoding.embedding_cache``, ``bench.encoding.encoder``,
+``bench.core.paths``, ``bench.core.errors`` and ``retrievers``; ``ray`` is imported by ``ray_executor.py`` alone, and only
 once the ray executor is chosen, so bench installs and runs without it.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Iterator
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 KINDS = ("local", "ray")
 INSTALL_RAY = 'pip install -e ".[ray]"'
@@ -44,11 +44,11 @@ class ExecutorChoice:
         """The executor for one job: the local one, or a connection to Ray (a local instance sized by
         ``workers`` x ``threads`` when no address is given) that is shut down afterwards if this job started it."""
         if self.kind == "local":
-            from bench.executors.local import LocalExecutor
+            from bench.harness.executors.local import LocalExecutor
 
             yield LocalExecutor()
             return
-        from bench.executors.ray_executor import RayExecutor
+        from bench.harness.executors.ray_executor import RayExecutor
 
         with RayExecutor(self.address, self.workers, threads, device) as executor:
             yield executor

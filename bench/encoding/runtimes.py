@@ -2,7 +2,7 @@
 
 Why: fp32 PyTorch is the slowest practical CPU path for a small transformer; ONNX Runtime fuses the graph and
 int8 dynamic quantisation cuts the matrix multiplies to a quarter of the bytes. Only the network's forward pass
-moves: tokenising, length batching, pooling and normalisation stay in ``bench.encoder`` (and the reranker), so
+moves: tokenising, length batching, pooling and normalisation stay in ``bench.encoding.encoder`` (and the reranker), so
 the runtimes differ only by numerics.
 
 The export is keyed by the weights hash, the head (hidden states or logits), the runtime and the exporter's
@@ -20,8 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from bench import atomic
-from bench.errors import BenchError
+from bench.core import atomic
+from bench.core.errors import BenchError
 
 RUNTIMES = ("torch", "onnx", "onnx-int8")
 INSTALL_HINT = 'pip install -e ".[onnx]"'

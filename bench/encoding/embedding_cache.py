@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from bench import atomic
+from bench.core import atomic
 from bench.data.dataset import Dataset
 
 CHUNK_DOCS = 4096

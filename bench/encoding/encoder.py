@@ -3,7 +3,7 @@
 Throughput comes from three things: tokenising once and batching texts of similar length (less
 padding), ``torch.inference_mode``, and half precision on CUDA. Pooling is applied here so that a
 plain Hugging Face encoder and a sentence-transformers checkpoint give the same kind of vector.
-The forward pass alone runs on the chosen runtime (``bench.runtimes``: torch, onnx, onnx-int8); tokenising,
+The forward pass alone runs on the chosen runtime (``bench.encoding.runtimes``: torch, onnx, onnx-int8); tokenising,
 length batching, pooling and normalisation are this one code path for all of them.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Callable
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.models import missing_model_error, model_identity, resolve_model
-from bench.runtimes import runtime_key
+from bench.core.errors import BenchError
+from bench.encoding.models import missing_model_error, model_identity, resolve_model
+from bench.encoding.runtimes import runtime_key
 
 POOLINGS = ("mean", "cls", "max")
 
@@ -42,7 +42,7 @@ class EncoderConfig:
     max_length: int = 512
     query_prefix: str = ""
     doc_prefix: str = ""
-    runtime: str = "torch"  # bench.runtimes.RUNTIMES
+    runtime: str = "torch"  # bench.encoding.runtimes.RUNTIMES
 
 
 class Encoder:
@@ -52,7 +52,7 @@ class Encoder:
         import torch
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-        from bench.runtimes import check_runtime
+        from bench.encoding.runtimes import check_runtime
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
@@ -79,8 +79,8 @@ class Encoder:
             raise missing_model_error(config.model, exc) from None
         self._identity: str | None = None
         if model is None:
-            from bench.paths import cache_dir as default_cache
-            from bench.runtimes import OnnxModel, exported_model
+            from bench.core.paths import cache_dir as default_cache
+            from bench.encoding.runtimes import OnnxModel, exported_model
 
             path = exported_model(self.resolved, model_identity(self.resolved), "hidden", config.runtime,
                                   cache_dir or default_cache(), warn)

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.errors import BenchError, read_toml
+from bench.core.errors import BenchError, read_toml
 from bench.harness.job import Job, Overwrite
 from bench.harness.result import Result
-from bench.paths import REPO_ROOT
-from bench.reports.check import judge_quality
+from bench.core.paths import REPO_ROOT
+from bench.gates.check import judge_quality
 from bench.reports.columns import column
 
 EXPECTED_FILE = REPO_ROOT / "reports" / "expected.toml"

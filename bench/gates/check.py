@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from bench import atomic
-from bench.errors import BenchError
+from bench.core import atomic
+from bench.core.errors import BenchError
 from bench.harness import environment
 from bench.harness.calibration import calibration_ms
 from bench.harness.job import Job, Overwrite
