@@ -33,7 +33,7 @@ def test_bootstrap_interval_brackets_a_known_ratio_and_is_reproducible():
     head = 1.3 * query_cost * rng.lognormal(0, 0.05, size=(5, 60))
     p50, p99 = ratio_intervals(base, head)
     assert p50.low < 1.3 < p50.high and p50.high - p50.low < 0.2
-    assert p99.percentile == 99 and p99.low <= p99.ratio <= p99.high
+    assert p99.percentile == 99 and p99.low <= p99.ratio <= p99.high and p50.base_ms == pytest.approx(np.median(base))
     assert ratio_intervals(base, head)[0] == p50                 # fixed seed: same timings, same interval
     assert compare_method("m", base, head).verdict == "FAIL"
     assert compare_method("m", base, base * rng.lognormal(0, 0.05, size=(5, 60))).verdict == "OK"
@@ -123,3 +123,17 @@ def test_a_revision_whose_bench_cannot_run_the_job_is_one_line(revisions, tmp_pa
     assert f"{broken[:9]}" in message and "cannot run the baseline job" in message and "runner" in message
     assert "\n" not in message
     assert subprocess.run(["git", "-C", str(repo), "worktree", "list"], capture_output=True, text=True).stdout.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_check_against_head_from_the_command_line(run_cli, tmp_path, shared_data, monkeypatch):
+    """The documented commands: a small baseline job, then its latency A/B of the working tree against HEAD."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("check", "--update-baseline", "--baseline", "small.json", "--methods", "tfidf",
+                           "--queries", "30", "--latency-queries", "30")
+    assert code == 0, err
+    code, out, err = run_cli("check", "--baseline", "small.json", "--against", "HEAD", "--budget", "20")
+    assert code == 0, out + err
+    assert "p50 ratio" in out and "head working tree" in out and "FAIL" not in out
+    assert "A/B round 3 done" in err and "rounds in" in err
+    assert (tmp_path / "runs" / "check" / "ab-comparison.json").exists()

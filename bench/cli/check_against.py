@@ -48,9 +48,10 @@ def check_against_command(baseline: Path, out: Path, against: str, head: str | N
                         f"[{COLORS[c.verdict]}]{c.verdict}[/]")
     console.print(latency)
     busy = [load for load in ab.loads if load.get("busy")]
-    err_console.print(escape(f"{ab.rounds} rounds in {ab.seconds:.0f} s; {len(busy)} of {len(ab.loads)} timed processes "
-                             "ran on a busy machine (both sides of a round share it); record: "
-                             f"{out / 'ab-comparison.json'}"), highlight=False, soft_wrap=True)
+    worst = max((load.get("other_cores") or 0.0 for load in ab.loads), default=0.0)
+    err_console.print(escape(f"{ab.rounds} rounds in {ab.seconds:.0f} s; the machine was busy in {len(busy)} of "
+                             f"{len(ab.loads)} rounds (other processes used up to {worst:.1f} cores; both sides of a "
+                             f"round share it); record: {out / 'ab-comparison.json'}"), highlight=False, soft_wrap=True)
     if any(c.verdict == "inconclusive" for c in ab.comparisons):
         err_console.print("inconclusive: the interval straddles the threshold band"
                           + (" and the time budget was spent (raise --budget for more rounds)" if ab.budget_spent else ""),
