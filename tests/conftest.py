@@ -84,7 +84,7 @@ def toy_dataset(tmp_path) -> Path:
 @pytest.fixture
 def run_cli(monkeypatch, capfd):
     """Run ``bench ...`` in-process (the JVM starts once per test session) and capture exit code and output."""
-    from bench.cli import main
+    from bench.cli.app import main
 
     def invoke(*args: str) -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "argv", ["bench", *args])

@@ -1,4 +1,4 @@
-"""Scaling fits: an implausible exponent is flagged and never projected (issue 14)."""
+"""Scaling fits: an implausible exponent is flagged and never projected."""
 from __future__ import annotations
 
 from bench.harness.result import BuildCost, Result

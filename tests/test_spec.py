@@ -1,7 +1,7 @@
 import pytest
 
 from bench.core.errors import BenchError
-from retrievers import validate
+from retrievers.registry import validate
 from retrievers.spec import parse_spec, split_specs
 
 
