@@ -86,13 +86,10 @@ def scale_family(result: Result) -> tuple:
             str(subset.get("queries", "all")), subset.get("seed", 0))
 
 
-def scale_families(results: Iterable[Result]) -> dict[tuple, list[Result]]:
-    """Families measured at two or more corpus sizes (one result per method and size: the newest)."""
-    families = {}
-    for key, items in grouped(results, lambda r: json.dumps(scale_family(r))).items():
-        if len({r.dataset.n_docs for r in items}) > 1:
-            families[tuple(json.loads(key))] = items
-    return families
+def scale_families(results: Iterable[Result]) -> dict[str, list[Result]]:
+    """Families measured at two or more corpus sizes, keyed by their :func:`scale_family` as JSON."""
+    return {key: items for key, items in grouped(results, lambda r: json.dumps(scale_family(r))).items()
+            if len({r.dataset.n_docs for r in items}) > 1}
 
 
 def scale_figures(results: list[Result], measure: str) -> list[tuple[str, dict[str, Any]]]:

@@ -70,7 +70,7 @@ def query_body(result: Result, reference: Result | None, measure: str, texts: Te
     for query_id, value in scores.items():
         other = base.get(query_id) if compared else None
         diff = value - other if other is not None else None
-        row = [Cell(f"<code>{esc(query_id)}</code>", query_id, "qid"),
+        row = [Cell(esc(query_id), query_id),
                Cell(esc(texts.queries.get(query_id, "")) or '<span class="absent">–</span>', texts.queries.get(query_id)),
                _score(value)]
         if compared:

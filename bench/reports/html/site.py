@@ -7,7 +7,6 @@ which every page links relatively: the folder opens from disk with no server and
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
@@ -115,8 +114,8 @@ def _pages(results: list[Result], all_boards: list[Board], skipped: list[str], p
     families = scale_families(r for b in all_boards for r in b.results)
     scale_hrefs: dict[tuple[str, str], list[tuple[str, str]]] = {}
     scale_index: list[tuple[str, str]] = []
-    for key, members in sorted(families.items(), key=lambda item: json.dumps(item[0])):
-        name = f"scale/{slug(key[0])}-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:8]}.html"
+    for key, members in sorted(families.items()):
+        name = f"scale/{slug(members[0].dataset.name)}-{hashlib.sha256(key.encode()).hexdigest()[:8]}.html"
         text = scale_title(members)
         scale_index.append((_href(name), text))
         sizes = sorted({(r.dataset.n_docs, _subset_dir(r)) for r in members})

@@ -2,9 +2,12 @@
 // embedded in the page as JSON; this file only sorts rows and hands specs to plotly.js. No network is used.
 "use strict";
 
+// A cell sorts by its data-sort value if it has one (bench writes one only where the text would sort
+// differently), else by its text; an empty value or a dash is missing and sorts last in either direction.
 function sortValue(cell, numeric) {
-  if (!cell || !cell.hasAttribute("data-sort")) return null;
-  const raw = cell.getAttribute("data-sort");
+  if (!cell) return null;
+  const raw = (cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent).trim();
+  if (raw === "" || raw === "\u2013") return null;
   if (!numeric) return raw.toLowerCase();
   const number = parseFloat(raw);
   return Number.isNaN(number) ? null : number;
