@@ -129,7 +129,8 @@ def test_quick_tour_site_matches_markdown_and_shows_rankings(run_cli, tmp_path, 
     first_query = rows[0][0][0].strip()
     worst = min(result.per_query["nDCG@10"], key=lambda q: result.per_query["nDCG@10"][q] - base.per_query["nDCG@10"][q])
     assert first_query == worst
-    assert float(rows[0][4][0]) == pytest.approx(result.per_query["nDCG@10"][worst] - base.per_query["nDCG@10"][worst], abs=1e-4)
+    difference = result.per_query["nDCG@10"][worst] - base.per_query["nDCG@10"][worst]
+    assert float(rows[0][4][0]) == pytest.approx(difference, abs=1e-4)
     # the top documents come from the run file, with judged grades from the qrels
     trec = Path(result.path).with_suffix(".trec").read_text().splitlines()
     top = [line.split()[2] for line in trec if line.split()[0] == worst][:5]

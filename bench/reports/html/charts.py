@@ -119,7 +119,8 @@ def line_figure(series: dict[str, list[tuple[float, float, str]]], *, x_title: s
                      "y": [p[1] for p in points], "text": [p[2] for p in points],
                      "hovertemplate": "%{text}<extra></extra>"})
     layout = {"title": {"text": esc(title), "font": {"size": 14}},
-              "xaxis": {"title": {"text": esc(x_title)}, "type": "log" if (log_scale(xs) if log_x is None else log_x) else "linear"},
+              "xaxis": {"title": {"text": esc(x_title)},
+                        "type": "log" if (log_scale(xs) if log_x is None else log_x) else "linear"},
               "yaxis": {"title": {"text": esc(y_title)}, "type": "log" if log_y else "linear"},
               "hovermode": "closest", "margin": {"t": 40, "r": 10}, "legend": {"font": {"size": 10}}}
     if shapes:

@@ -61,14 +61,17 @@ def methods_table(subsets: list[SubsetLink], query_hrefs: dict[tuple[int, str], 
     return sortable(head, rows, "methods")
 
 
+def _counted(lines: Counter) -> str:
+    return "<ul>" + "".join(f"<li>{esc(line)} — {n} result(s)</li>" for line, n in lines.most_common()) + "</ul>"
+
+
 def runs_section(results: list[Result]) -> str:
     """Where and with what the figures were measured: one line per distinct machine, library set and commit."""
     machines = Counter(hardware_line(r.hardware) for r in results)
     versions = Counter(versions_line(r) for r in results)
     commits = Counter(r.git_commit or "unknown" for r in results)
     stamps = sorted(r.timestamp for r in results if r.timestamp)
-    parts = ["<h3>Hardware</h3><ul>" + "".join(f"<li>{esc(line)} — {n} result(s)</li>" for line, n in machines.most_common()) + "</ul>",
-             "<h3>Versions</h3><ul>" + "".join(f"<li>{esc(line)} — {n} result(s)</li>" for line, n in versions.most_common()) + "</ul>",
+    parts = ["<h3>Hardware</h3>" + _counted(machines), "<h3>Versions</h3>" + _counted(versions),
              "<h3>Commits</h3><p>" + ", ".join(f"<code>{esc(c)}</code> ({n})" for c, n in commits.most_common()) + "</p>"]
     if stamps:
         parts.append(f"<p>Measured between {esc(stamps[0])} and {esc(stamps[-1])}.</p>")

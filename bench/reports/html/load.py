@@ -29,8 +29,8 @@ def load_figures(results: list[Result]) -> list[tuple[str, dict[str, Any]]]:
     for percentile in PERCENTILES:
         series = {}
         for result in results:
-            points = [(float(s["offered_qps"]), float(s[percentile]),
-                       f"<b>{esc(result.method)}</b><br>offered {s['offered_qps']:.1f} QPS, {percentile} {s[percentile]:.2f} ms")
+            points = [(float(s["offered_qps"]), float(s[percentile]), f"<b>{esc(result.method)}</b><br>offered "
+                       f"{s['offered_qps']:.1f} QPS, {percentile} {s[percentile]:.2f} ms")
                       for s in load_steps(result) if s.get("offered_qps") and s.get(percentile) is not None]
             if len(points) > 1:
                 series[result.method] = points

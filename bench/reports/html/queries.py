@@ -88,8 +88,14 @@ def query_title(result: Result, reference: Result | None, measure: str) -> str:
     return f"{result.method}{versus}: {measure} per query ({result.dataset.name})"
 
 
-def reference_line(reference: Result | None, baseline: str | None) -> str:
+def reference_line(reference: Result | None, is_baseline: bool, baseline: str | None) -> str:
+    """Which method the per-query pages compare with, and why that one."""
     if reference is None:
         return ""
-    why = "the baseline" if baseline else "the leaderboard's top row (no --baseline given)"
+    if is_baseline:
+        why = "the baseline"
+    elif baseline:
+        why = f"the leaderboard's top row (baseline `{baseline}` was not run on this subset)"
+    else:
+        why = "the leaderboard's top row (no --baseline given)"
     return inline(f"Reference: `{reference.method}`, {why}.")

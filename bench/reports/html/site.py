@@ -131,8 +131,10 @@ def _pages(results: list[Result], all_boards: list[Board], skipped: list[str], p
         query_pages = {r.method: f"queries/{_href(result_stem(r.method, r.method_spec))}.html" for r in shown.results}
         pages.update(_query_pages(shown, reference, folder, query_pages, baseline, measure, data_dir, footer))
         crumbs = [("../../../index.html#datasets", "datasets")]
-        body = subset_body(shown, measure, query_pages, scale_hrefs.get(folder, []), reference_line(reference, baseline))
-        pages[f"{folder}/index.html"] = page(subset_heading(shown), body, "../../../", crumbs, charts=True, footer=footer)
+        why = reference_line(reference, shown.base is not None, baseline)
+        body = subset_body(shown, measure, query_pages, scale_hrefs.get(folder, []), why)
+        pages[f"{folder}/index.html"] = page(subset_heading(shown), body, "../../../", crumbs, charts=True,
+                                             footer=footer)
         href = f"{_href(folder)}/index.html"
         subsets.append(SubsetLink(shown, href))
         query_hrefs |= {(position, method): f"{_href(folder)}/{target}" for method, target in query_pages.items()}
@@ -151,7 +153,8 @@ def _query_pages(shown: Board, reference: Result, folder: str, targets: dict[str
     pages = {}
     for result in shown.results:
         used = {result.method: rankings[result.method], reference.method: rankings[reference.method]}
-        body = f"<p>{reference_line(reference, baseline)}</p>" + query_body(result, reference, measure, texts, used)
+        body = (f"<p>{reference_line(reference, shown.base is not None, baseline)}</p>"
+                + query_body(result, reference, measure, texts, used))
         pages[f"{folder}/{targets[result.method]}"] = page(query_title(result, reference, measure), body, "../../../../",
                                                            crumbs, footer=footer)
     return pages

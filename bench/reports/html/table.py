@@ -85,6 +85,14 @@ def _wins_minus_losses(text: str) -> int | None:
     return int(parts[0]) - int(parts[1]) if len(parts) == 3 and all(p.isdigit() for p in parts) else None
 
 
+def _sortable(value) -> float | None:
+    """A number sorts as itself; a per-stage split (``3.30 + 0.44``) by its total."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    parts = re.findall(r"-?\d+(?:\.\d+)?", str(value)) if value is not None else []
+    return round(sum(map(float, parts)), 6) if parts else None
+
+
 def leaderboard_table(board: Board, query_pages: dict[str, str], table_id: str = "leaderboard") -> str:
     """The subset's leaderboard: the markdown table's cells (same text, same marks, same best-in-bold), sortable;
     the method cell links to its per-query page where there is one."""
@@ -92,8 +100,7 @@ def leaderboard_table(board: Board, query_pages: dict[str, str], table_id: str =
     shown = columns(results)
     head = [Header("Method", numeric=False, first="asc", title="canonical method spec (training recipe of a "
                    "bench-trained model in brackets)")]
-    head += [Header(name, numeric=c.key != "stages", first=_first(c.better), title=c.description)
-             for name, c in zip(headers(results), shown)]
+    head += [Header(name, first=_first(c.better), title=c.description) for name, c in zip(headers(results), shown)]
     if board.extra:
         head.append(Header(board.extra[0], first="desc", title="queries won/lost/tied against the baseline "
                            "(sorted by wins minus losses)"))
@@ -107,9 +114,7 @@ def leaderboard_table(board: Board, query_pages: dict[str, str], table_id: str =
             mark = board.marks.get((result.method, shown_column.key), "")
             value = shown_column.get(result)
             content = esc(text) + (f'<span class="mark">{esc(mark)}</span>' if mark else "")
-            row.append(Cell(f"<b>{content}</b>" if best else content,
-                            value if isinstance(value, (int, float)) else (text if value is not None else None),
-                            "best" if best else ""))
+            row.append(Cell(f"<b>{content}</b>" if best else content, _sortable(value), "best" if best else ""))
         if board.extra:
             text = board.extra[1][position]
             row.append(Cell(esc(text), _wins_minus_losses(text), "wlt"))
