@@ -170,11 +170,11 @@ def check_method_specs(path: list[str], params: dict) -> None:
     if path[:1] == ["sweep"] and params.get("method"):
         for grid in params["method"]:
             assert expand_grid(grid), f"empty grid {grid!r}"
-    for key in ("methods",):
-        value = params.get(key)
-        if isinstance(value, str):
-            for spec in split_specs(value):
-                registry.validate(spec)
+    resolve = getattr(registry, "resolve", None) or registry.validate  # one spec at a time, as Job.create does
+    value = params.get("methods")
+    if isinstance(value, str):
+        for spec in split_specs(value):
+            resolve(spec)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[f"{c.where} {c.text}"[:120] for c in COMMANDS])
