@@ -170,11 +170,10 @@ def check_method_specs(path: list[str], params: dict) -> None:
     if path[:1] == ["sweep"] and params.get("method"):
         for grid in params["method"]:
             assert expand_grid(grid), f"empty grid {grid!r}"
-    resolve = getattr(registry, "resolve", None) or registry.validate  # one spec at a time, as Job.create does
     value = params.get("methods")
     if isinstance(value, str):
-        for spec in split_specs(value):
-            resolve(spec)
+        for spec in split_specs(value):  # one spec at a time, as Job.create resolves them
+            registry.resolve(spec)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[f"{c.where} {c.text}"[:120] for c in COMMANDS])
