@@ -19,7 +19,7 @@ from bench.harness.result import Latency, Result
 from bench.harness.result_schema import MIGRATIONS, SCHEMA_VERSION, from_schema_1, from_schema_2, migrate
 from bench.harness.store import read_result
 from bench.reports.columns import column
-from retrievers.registry import canonical
+from retrievers.registry import resolve
 from conftest import make_result
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
@@ -37,7 +37,7 @@ def test_an_earlier_result_file_loads_to_the_figures_it_stores(path):
     result = read_result(path)
 
     assert result.path == str(path)
-    expected_key = stored["method"] if "method_spec" in stored else canonical(stored["method"]).key
+    expected_key = stored["method"] if "method_spec" in stored else resolve(stored["method"]).key
     assert result.method == expected_key
     assert result.method_spec == stored.get("method_spec", stored["method"])
     assert result.metrics == stored["metrics"] and result.per_query == stored["per_query"]

@@ -153,9 +153,9 @@ def _complete_load(data: Mapping[str, Any]) -> dict:
 
 
 def _canonical_key(method: str) -> str:
-    from retrievers.registry import canonical
+    from retrievers.registry import resolve
 
     try:
-        return canonical(method).key
+        return resolve(method).key
     except BenchError:
         return method
