@@ -192,6 +192,7 @@ def test_old_schema_and_missing_latency_render_pages_that_say_what_is_missing(ru
     runs = tmp_path / "runs"
     _write(runs, "bm25.json", _old_result("bm25", {"q1": 1.0, "q2": 0.5, "q3": 0.0}, latency=True))
     _write(runs, "tfidf.json", _old_result("tfidf", {"q1": 0.5, "q2": 0.5, "q3": 0.25}, latency=False))
+    _write(runs, "nan.json", _old_result("dense", {"q1": 0.5, "q2": 0.0, "q3": 0.25}, latency=True) | {"qps": float("nan")})
     newer = _old_result("dense", {"q1": 1.0}, latency=True) | {"schema": 99}
     _write(runs, "future.json", newer)
     site = tmp_path / "site"
@@ -201,7 +202,11 @@ def test_old_schema_and_missing_latency_render_pages_that_say_what_is_missing(ru
     text = page.read_text(encoding="utf-8")
     assert "Not drawn (no p50 ms" in text and "tfidf" in text
     rows = {row[0][0].strip(): row for row in read_table(page).rows if row}
-    assert set(rows) == {"bm25", "tfidf"} and "–" in [cell for cell, _ in rows["tfidf"]]
+    assert set(rows) == {"bm25", "tfidf", "dense"} and "–" in [cell for cell, _ in rows["tfidf"]]
+    # a NaN figure (JSON has no token for it) is missing in the charts' data, which stays parseable
+    spec = re.search(r'<script type="application/json" class="tradeoff-spec"[^>]*>(.*?)</script>', text).group(1)
+    points = {p["label"]: p for p in json.loads(spec)["points"]}
+    assert points["dense"]["v"]["qps"] is None and points["bm25"]["v"]["p50_ms"] == 1.5
     index = (site / "index.html").read_text(encoding="utf-8")
     assert "Files not read" in index and "schema 99 is newer" in index
     queries = next(site.glob("datasets/toy/*/queries/tfidf-*.html")).read_text(encoding="utf-8")

@@ -8,6 +8,7 @@ Other charts (sweep, scale and load curves) are plain plotly figures (``data`` +
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
@@ -80,7 +81,10 @@ def tradeoff_spec(results: list[Result], measure: str) -> dict[str, Any]:
 
 
 def _number(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A figure a chart can place; NaN, infinities and non-numbers are missing."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def tradeoff_html(spec: dict[str, Any], prefix: str = "tradeoff") -> str:

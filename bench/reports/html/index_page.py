@@ -50,7 +50,7 @@ def methods_table(subsets: list[SubsetLink], query_hrefs: dict[tuple[int, str], 
     for position, item in enumerate(subsets):
         for result in item.board.results:
             family[result.method] = result.method_name
-            label = f"{result.dataset.name} {result.dataset.n_docs:,} docs"
+            label = f"{result.dataset.name} ({result.dataset.n_docs:,} docs, {result.dataset.n_queries} q)"
             queries = query_hrefs.get((position, result.method))
             where.setdefault(result.method, []).append(
                 link(item.href, label) + (f" ({link(queries, 'per query')})" if queries else ""))
@@ -68,7 +68,7 @@ def _counted(lines: Counter) -> str:
 def runs_section(results: list[Result]) -> str:
     """Where and with what the figures were measured: one line per distinct machine, library set and commit."""
     machines = Counter(hardware_line(r.hardware) for r in results)
-    versions = Counter(versions_line(r) for r in results)
+    versions = Counter(versions_line(r).removeprefix("Versions: ") for r in results)
     commits = Counter(r.git_commit or "unknown" for r in results)
     stamps = sorted(r.timestamp for r in results if r.timestamp)
     parts = ["<h3>Hardware</h3>" + _counted(machines), "<h3>Versions</h3>" + _counted(versions),

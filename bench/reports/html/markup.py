@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 
 ASSETS = "assets"
@@ -25,9 +26,20 @@ def inline(text: str) -> str:
     return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
 
 
+def finite(data: object) -> object:
+    """NaN and infinities as null: JSON has no token for them, and a page whose data fails to parse draws nothing."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: finite(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(value) for value in data]
+    return data
+
+
 def json_script(data: object, css_class: str, element_id: str | None = None) -> str:
     """Data for the page's scripts, inert until read (``</`` escaped so no text can close the tag)."""
-    text = json.dumps(data, separators=(",", ":"), sort_keys=False, allow_nan=False).replace("</", "<\\/")
+    text = json.dumps(finite(data), separators=(",", ":"), sort_keys=False, allow_nan=False).replace("</", "<\\/")
     ident = f' id="{esc(element_id)}"' if element_id else ""
     return f'<script type="application/json" class="{css_class}"{ident}>{text}</script>'
 
