@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.data import load_dataset
+from bench.data.resolve import load_dataset
 from bench.core.errors import BenchError
-from bench.harness.runner import RunSettings, run_method
+from bench.harness.runner import run_method
+from bench.harness.settings import RunSettings
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
-from retrievers import Param, Retriever, registry
+from retrievers import registry
+from retrievers.base import Param, Retriever
 from retrievers.dense import methods
 from retrievers.dense.backends import IndexBackend
 from retrievers.dense.encoders import BERT
@@ -64,7 +66,7 @@ def test_a_new_method_is_one_class_and_one_registry_line(toy, monkeypatch):
     result, run = run_method(toy, "overlap", RunSettings(out_dir=None, warmup=0))
     assert result.metrics["R@10"] > 0 and run["q1"][0][0] == "d1"
     with pytest.raises(BenchError, match="not a valid bool"):
-        registry.validate("overlap:lowercase=maybe")
+        registry.resolve("overlap:lowercase=maybe")
 
 
 def test_a_new_index_backend_is_one_class_and_one_registry_line(toy, tiny_model, monkeypatch):

@@ -1,7 +1,7 @@
 """The result store: one JSON per (dataset subset, method) with a TREC run file beside it, read back as ``Result``.
 
-The JSON keeps everything needed to judge a number later (config, subset fingerprint, per-query
-metrics, latency distribution, hardware, versions, commit); writes are atomic.
+The JSON keeps everything needed to judge a number later (settings, subset fingerprint, per-query
+metrics, raw per-query latencies, hardware, versions, commit; layout in ``result_schema``); writes are atomic.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from bench.core import atomic
 from bench.core.errors import BenchError
 from bench.harness.result import Result, SubsetInfo
-from retrievers import CanonicalSpec
+from retrievers import ResolvedSpec
 
 
 def slug(text: str) -> str:
@@ -85,7 +85,7 @@ def merged_with_folder(folder: Path, results: list[Result]) -> dict[str, Result]
     return merged
 
 
-def stored_result(out_dir: Path, dataset_info: SubsetInfo, spec: CanonicalSpec) -> Result | None:
+def stored_result(out_dir: Path, dataset_info: SubsetInfo, spec: ResolvedSpec) -> Result | None:
     """The result stored for this subset and full spec, if any (whether it may be reused is the caller's call)."""
     path = group_dir(out_dir, dataset_info) / f"{result_stem(spec.key, spec.full)}.json"
     return read_result(path) if path.is_file() else None
