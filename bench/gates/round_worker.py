@@ -35,6 +35,16 @@ def _cpu_seconds() -> float:
     return times.user + times.system
 
 
+def _key(spec) -> str:
+    """The method's canonical key: resolved specs carry it; before specs were resolved once, ``canonical`` gave it."""
+    key = getattr(spec, "key", None)
+    if key is None:
+        from retrievers import canonical
+
+        key = canonical(spec).key
+    return key
+
+
 def prepare(request: dict) -> tuple[dict, dict]:
     """Build every method of the request with the tree under test: (answer for the caller, state for serving)."""
     try:
@@ -42,7 +52,6 @@ def prepare(request: dict) -> tuple[dict, dict]:
         from bench.harness.job import Job
         from bench.harness.runner import build_retriever
         from bench.harness.threads import limit_threads
-        from retrievers import canonical
     except ImportError as exc:
         return {"error": f"this revision's bench lacks the harness entry points the gate times with ({exc})"}, {}
     try:
@@ -63,7 +72,7 @@ def prepare(request: dict) -> tuple[dict, dict]:
             return {"error": f"cannot build {given}: {type(exc).__name__}: {exc}"}, {}
         retrievers.append(retriever)
     items = list(dataset.queries.items())[: job.settings.latency_queries]
-    keys = {given: canonical(spec).key for given, spec in zip(request["methods"], job.methods)}
+    keys = {given: _key(spec) for given, spec in zip(request["methods"], job.methods)}
     answer = {"ready": keys, "queries": len(items), "fingerprint": dataset.fingerprint,
               "bench_file": str(Path(bench.__file__).resolve())}
     return answer, {"retrievers": retrievers, "items": items, "k": job.settings.latency_k,
