@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 from bench.core.errors import BenchError
 from retrievers.base import Context, Retriever
-from retrievers.spec import MethodSpec, canonical_params, parse_spec, resolve_params
+from retrievers.spec import (MethodSpec, bracket, canonical_params, is_fusion, parse_spec, resolve_params, split_arms,
+                             top_level)
+
+# ``A+B:fusion=...``: any two or more first stages fused (retrievers/fusion); its parameters are the fusion's
+FUSION = "retrievers.fusion.retriever:FusionRetriever"
 
 # name -> "module:Class"; imported lazily so `bench tfidf` never pays for torch or the JVM.
 REGISTRY: dict[str, str] = {
@@ -55,13 +59,39 @@ def _checked(name: str, cls, raw: dict[str, str]) -> dict:
     return values
 
 
+def _fusion_values(spec: MethodSpec) -> dict:
+    """The fusion's own typed values, checked against the number of arms too (convex takes two)."""
+    cls = _load(FUSION)
+    try:
+        values = _checked(spec.name, cls, spec.params)
+    except BenchError as error:
+        if "has no parameter" not in str(error):
+            raise
+        raise BenchError(f"{error}; an arm's own parameters go in brackets: [biencoder:model=...]+bm25") from None
+    problem = cls.check_arms(len(split_arms(spec.name)), {k: p.default for k, p in cls.params.items()} | values)
+    if problem:
+        raise BenchError(f"method '{spec.name}': {problem}")
+    return values
+
+
+def _cascade_parts(name: str) -> tuple[str, str] | None:
+    """(first stage, reranker) of a cascade name, the last top-level ``>>`` (never one inside an arm's brackets)."""
+    cuts = top_level(name, ">>")
+    return (name[: cuts[-1]], name[cuts[-1] + 2 :]) if cuts else None
+
+
 def validate(spec: MethodSpec | str) -> MethodSpec:
-    """Check a spec's name and parameters (both stages of a cascade) before any expensive work starts."""
+    """Check a spec's name and parameters (every stage of a cascade, every arm of a fusion) before any
+    expensive work starts."""
     spec = parse_spec(spec) if isinstance(spec, str) else spec
-    if ">>" in spec.name:
-        first, _, reranker = spec.name.rpartition(">>")
+    if _cascade_parts(spec.name):
+        first, reranker = _cascade_parts(spec.name)
         validate(first)
         _checked(reranker, reranker_class(reranker), spec.params)
+    elif is_fusion(spec.name):
+        for arm in split_arms(spec.name):
+            validate(arm)
+        _fusion_values(spec)
     else:
         _checked(spec.name, retriever_class(spec.name), spec.params)
     return spec
@@ -78,11 +108,16 @@ class CanonicalSpec:
 def canonical(spec: MethodSpec | str) -> CanonicalSpec:
     """Defaults filled in and parameters sorted, for both stages of a cascade (the spec must be valid)."""
     spec = validate(spec)
-    if ">>" in spec.name:
-        first_text, _, reranker = spec.name.rpartition(">>")
+    if _cascade_parts(spec.name):
+        first_text, reranker = _cascade_parts(spec.name)
         first = canonical(first_text)
         cls, name = reranker_class(reranker), reranker
         prefix_key, prefix_full = first.key + ">>", first.full + ">>"
+    elif is_fusion(spec.name):
+        arms = [canonical(arm) for arm in split_arms(spec.name)]
+        full, short = canonical_params(_fusion_values(spec), _load(FUSION).params)
+        return CanonicalSpec(str(MethodSpec("+".join(bracket(a.key) for a in arms), short)),
+                             str(MethodSpec("+".join(bracket(a.full) for a in arms), full)))
     else:
         cls, name = retriever_class(spec.name), spec.name
         prefix_key = prefix_full = ""
@@ -92,10 +127,15 @@ def canonical(spec: MethodSpec | str) -> CanonicalSpec:
 
 def build(spec: MethodSpec | str, context: Context) -> Retriever:
     spec = parse_spec(spec) if isinstance(spec, str) else spec
-    if ">>" in spec.name:
+    if is_fusion(spec.name) and not _cascade_parts(spec.name):
+        fusion = _load(FUSION)
+        arms = split_arms(spec.name)
+        return fusion(context, [build(arm, fusion.arm_context(context)) for arm in arms],
+                      [canonical(arm).key for arm in arms], **_fusion_values(spec))
+    if _cascade_parts(spec.name):
         from retrievers.rerank.cascade import CascadeRetriever
 
-        first, _, reranker = spec.name.rpartition(">>")
+        first, reranker = _cascade_parts(spec.name)
         cls = reranker_class(reranker)
         return CascadeRetriever(context, build(first, context), cls(context, **_checked(reranker, cls, spec.params)))
     cls = retriever_class(spec.name)
@@ -106,9 +146,13 @@ def split_params(spec: MethodSpec | str) -> tuple[str, dict]:
     """(build key, query-time values) of a valid spec. Points with one build key share one built index; their
     query-time values (``nprobe``, ``rescore``, ``depth``, BM25 ``k1``/``b``) are applied between runs."""
     spec = validate(spec)
-    if ">>" in spec.name:
-        first_text, _, name = spec.name.rpartition(">>")
+    if _cascade_parts(spec.name):
+        first_text, name = _cascade_parts(spec.name)
         cls, prefix = reranker_class(name), canonical(first_text).full + ">>"
+    elif is_fusion(spec.name):
+        # every fusion parameter is query-time: the arms (with their full specs) are the build
+        arms = "+".join(bracket(canonical(arm).full) for arm in split_arms(spec.name))
+        return arms, {key: param.default for key, param in _load(FUSION).params.items()} | _fusion_values(spec)
     else:
         cls, name, prefix = retriever_class(spec.name), spec.name, ""
     values = {key: param.default for key, param in cls.params.items()} | _checked(name, cls, spec.params)
