@@ -51,11 +51,13 @@ def _check_brackets(text: str) -> None:
 
 
 def unbracket(text: str) -> str:
-    """``[bm25:k1=0.9]`` -> ``bm25:k1=0.9``: brackets around a whole spec only group it."""
-    text = text.strip()
-    while text.startswith("[") and text.endswith("]") and not top_level(text[1:-1], "]") and _balanced(text[1:-1]):
-        text = text[1:-1].strip()
-    return text
+    """``[bm25:k1=0.9]`` -> ``bm25:k1=0.9``: brackets around a whole spec only group it. Spaces inside are kept
+    (``[biencoder:query_prefix=query: ]``); only those outside the brackets go."""
+    while True:
+        stripped = text.strip()
+        if not (stripped.startswith("[") and stripped.endswith("]") and _balanced(stripped[1:-1])):
+            return text
+        text = stripped[1:-1]
 
 
 def _balanced(text: str) -> bool:

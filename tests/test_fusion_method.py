@@ -8,8 +8,7 @@ from bench.data import load_dataset, make_subset
 from bench.harness.runner import RunSettings, run_group, run_method
 from bench.reports.columns import stages_text
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
-from retrievers import canonical, validate
-from retrievers.registry import split_params
+from retrievers import resolve
 from retrievers.spec import parse_spec, split_specs
 from test_bad_input import assert_one_line_error
 
@@ -22,18 +21,20 @@ def test_arms_keep_their_own_parameters_inside_a_methods_list():
     assert spec.name == "[bm25:k1=0.9,b=0.4]+[biencoder:storage=float16]"
     assert spec.params == {"fusion": "convex", "alpha": "0.3"}
     # one method, one spelling: defaults dropped, parameters sorted, brackets only where an arm has parameters
-    assert canonical("[bm25:b=0.75,k1=1.2]+biencoder:fusion=rrf,k=60").key == "[bm25:b=0.75,k1=1.2]+biencoder"
-    assert canonical(spec).key == "bm25+[biencoder:storage=float16]:alpha=0.3,fusion=convex"  # k1=0.9,b=0.4 are the defaults
-    assert canonical("[bm25+biencoder:fusion=combmnz]>>ce:depth=20").key == "bm25+biencoder:fusion=combmnz>>ce:depth=20"
-    again = canonical(canonical("[bm25:k1=1.2]+biencoder:fusion=convex>>oracle").key)
+    assert resolve("[bm25:b=0.75,k1=1.2]+biencoder:fusion=rrf,k=60").key == "[bm25:b=0.75,k1=1.2]+biencoder"
+    assert resolve(spec).key == "bm25+[biencoder:storage=float16]:alpha=0.3,fusion=convex"  # k1=0.9,b=0.4 are the defaults
+    assert resolve("[bm25+biencoder:fusion=combmnz]>>ce:depth=20").key == "bm25+biencoder:fusion=combmnz>>ce:depth=20"
+    again = resolve(resolve("[bm25:k1=1.2]+biencoder:fusion=convex>>oracle").key)
     assert again.key == "[bm25:k1=1.2]+biencoder:fusion=convex>>oracle"
 
 
 def test_every_fusion_parameter_is_query_time_so_a_sweep_builds_the_arms_once():
-    keys = {split_params(f"bm25+biencoder:fusion={f},{p}")[0] for f, p in
+    keys = {resolve(f"bm25+biencoder:fusion={f},{p}").build_key for f, p in
             [("convex", "alpha=0.1"), ("convex", "alpha=0.9"), ("rrf", "k=10"), ("rrf", "depth=1000"), ("combmnz", "norm=zscore")]}
     assert len(keys) == 1
-    assert split_params("[bm25:k1=1.2]+biencoder")[0] != split_params("bm25+biencoder")[0]  # an arm's build differs
+    assert resolve("[bm25:k1=1.2]+biencoder").build_key != resolve("bm25+biencoder").build_key  # an arm's build differs
+    assert resolve("bm25+biencoder:fusion=convex,alpha=0.2").query_values["alpha"] == 0.2
+    assert [arm.key for arm in resolve("[bm25:k1=1.2]+biencoder").arms] == ["bm25:k1=1.2", "biencoder"]
 
 
 BAD = [

@@ -49,7 +49,7 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, split, distractors
     from bench.harness.sweep import expand_grid, load_config, natural_order
     from bench.core.progress import make_progress
     from bench.reports.sweep_tables import write_report
-    from retrievers import canonical, validate
+    from retrievers import resolve
 
     config = load_config(Path(config_path)) if config_path else {"grids": []}
     all_grids = list(config["grids"]) + list(grids)
@@ -62,8 +62,8 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, split, distractors
         cascades = top_level(all_grids[0], ">>")
         baseline = all_grids[0][: cascades[-1]] if cascades else "biencoder"
     if baseline:
-        base = validate(baseline)
-        points = [base] + [p for p in points if canonical(p).key != canonical(base).key]
+        base = resolve(baseline)
+        points = [base] + [p for p in points if p.key != base.key]
     job = Job.create(points, dataset=dataset or config.get("dataset", "scifact"),
                      corpus=corpus or str(config.get("corpus", "full")),
                      queries=queries if queries is not None else config.get("queries"),
@@ -79,7 +79,7 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, split, distractors
     folder = group_dir(Path(out), results[0].dataset)
     # Earlier sweeps on the same subset (same fingerprint, same folder) join the report and its plots.
     measured = merged_with_folder(folder, results)
-    first_key = canonical(points[0]).key
+    first_key = points[0].key
     ordered = [measured.pop(first_key)] if first_key in measured else []
     written = write_report(ordered + sorted(measured.values(), key=natural_order), folder)
     out_console().print((folder / "sweep.md").read_text(), markup=False, highlight=False)
