@@ -88,7 +88,7 @@ def test_fusion_result_records_each_arm_spec_latency_and_build(scifact_subset):
     assert result.build.seconds == pytest.approx(sum(arm["build_seconds"] for arm in built))
     assert result.build.index_bytes == sum(arm["index_bytes"] for arm in built) > 0
     parts = result.latency.breakdown_ms
-    assert {"arm:bm25", "arm:biencoder", "fusion"} <= set(parts) and parts["fusion"]["n"] == 5
+    assert {"arm:bm25:b=0.75,k1=1.2", "arm:biencoder", "fusion"} <= set(parts) and parts["fusion"]["n"] == 5
     text = stages_text(result)
     assert text.startswith("bm25:b=0.75,k1=1.2 ") and " + biencoder " in text and " + fusion " in text
     # each arm's own quality on the same queries at the fusion's depth is kept beside the fused one
