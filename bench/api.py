@@ -36,9 +36,9 @@ class ResultSet:
 
     def __getitem__(self, method: str) -> Result:
         """The result of one method, by canonical key (``bm25``) or as typed (``bm25:k1=0.9,b=0.4``)."""
-        from retrievers import canonical
+        from retrievers import resolve
 
-        key = canonical(method).key if ":" in method or ">>" in method else method
+        key = resolve(method).key if ":" in method or ">>" in method else method
         for result in self.results:
             if result.method == key:
                 return result

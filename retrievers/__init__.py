@@ -2,11 +2,11 @@
 
 One folder per family: ``lexical/`` (tfidf, bm25), ``dense/`` (encoder x index backend), ``rerank/`` (cross-encoder,
 sanity rerankers, cascade). ``base`` is the whole interface, ``spec`` parses ``name:key=value`` specs, ``registry`` maps
-names to classes. May import ``bench.core``, ``bench.data`` and ``bench.encoding``; never the harness or anything above it
-(runner, results, reports, gates, CLI).
+names to classes and resolves a spec once (``resolve`` -> ``ResolvedSpec``). May import ``bench.core``, ``bench.data``
+and ``bench.encoding``; never the harness or anything above it (runner, results, reports, gates, CLI).
 """
 from retrievers.base import BuildRecord, Context, Hits, Param, Retriever
-from retrievers.registry import (REGISTRY, RERANKERS, CanonicalSpec, build, canonical, reranker_class, retriever_class,
-                                 validate)
+from retrievers.registry import REGISTRY, RERANKERS, ResolvedSpec, build, reranker_class, resolve, retriever_class
 
-__all__ = ["BuildRecord", "Context", "Hits", "Param", "Retriever", "REGISTRY", "RERANKERS", "CanonicalSpec", "build", "canonical", "reranker_class", "retriever_class", "validate"]
+__all__ = ["BuildRecord", "Context", "Hits", "Param", "Retriever", "REGISTRY", "RERANKERS", "ResolvedSpec", "build",
+           "reranker_class", "resolve", "retriever_class"]

@@ -1,12 +1,19 @@
-"""Method name -> class. Adding a method is one module in ``retrievers/`` and one line here."""
+"""Method name -> class, and the one place a spec is resolved. Adding a method is one module in ``retrievers/``
+and one line here.
+
+``resolve(text)`` checks a spec's names, types, ranges and cross-parameter rules once and returns a
+:class:`ResolvedSpec`: everything downstream (job, runner, store, executors, gates, API, CLI) passes that object
+and reads its keys instead of parsing or validating the text again.
+"""
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from bench.core.errors import BenchError
-from retrievers.base import Context, Retriever
-from retrievers.spec import MethodSpec, canonical_params, parse_spec, resolve_params
+from retrievers.base import Configurable, Context, Retriever
+from retrievers.spec import MethodSpec, canonical_params, format_value, parse_spec, resolve_params
 
 # name -> "module:Class"; imported lazily so `bench tfidf` never pays for torch or the JVM.
 REGISTRY: dict[str, str] = {
@@ -25,6 +32,11 @@ RERANKERS: dict[str, str] = {
     "constant": "retrievers.rerank.sanity:ConstantReranker",
     "oracle": "retrievers.rerank.sanity:OracleReranker",
 }
+
+# The shapes a resolved spec can take. A new composition (several first stages fused, say) is one more kind:
+# a branch in ``_resolve``/``_keys`` that fills ``stages``, and one in ``build`` that composes the built stages.
+SINGLE = "single"    # one registered retriever: ``bm25:k1=1.2``
+CASCADE = "cascade"  # ``stages[0]>>reranker``: the node's own class and values are the reranker's
 
 
 def _load(path: str):
@@ -46,73 +58,96 @@ def retriever_class(name: str) -> type[Retriever]:
     return _load(REGISTRY[name])
 
 
-def _checked(name: str, cls, raw: dict[str, str]) -> dict:
-    """Typed values of one stage's parameters: each in its declared range, and consistent with each other."""
-    values = resolve_params(name, raw, cls.params)
-    problem = cls.check_config({key: param.default for key, param in cls.params.items()} | values)
+@dataclass(frozen=True)
+class ResolvedSpec:
+    """A method spec checked once and every fact derived from it, as a tree of stages.
+
+    ``kind`` says how the node composes its ``stages``: ``single`` has none, ``cascade`` reranks ``stages[0]``
+    with this node's class. ``config`` holds the node's own typed values with defaults filled in. Keys:
+    ``key`` labels rows and file names (only values that differ from a default), ``full`` keys caches and
+    reuse (every value), ``build_key`` is shared by points that can use one built index (everything but the
+    query-time values), and ``query_values`` are applied to that index between points. The class is kept as its
+    registry path (``source``), so a spec pickles as plain data to a Ray worker.
+    """
+
+    given: MethodSpec  # as parsed from what was typed (``method_given``/``method_name`` of a result)
+    kind: str
+    name: str  # this node's registered name: the retriever, or a cascade's reranker
+    source: str  # "module:Class" the registry maps ``name`` to
+    config: Mapping[str, Any]
+    key: str
+    full: str
+    build_key: str
+    query_values: Mapping[str, Any]
+    stages: tuple["ResolvedSpec", ...] = field(default=())
+
+    @property
+    def cls(self) -> type[Configurable]:
+        return _load(self.source)
+
+    @property
+    def method_name(self) -> str:
+        """The method as typed without this node's parameters (``bm25:k1=1.2>>ce`` for a cascade)."""
+        return self.given.name
+
+    @property
+    def first(self) -> "ResolvedSpec":
+        """A cascade's first stage."""
+        return self.stages[0]
+
+    def leaves(self) -> list[dict[str, str]]:
+        """Every stage's full parameters as canonical text, first stage first (what model identities are read from)."""
+        found = [leaf for stage in self.stages for leaf in stage.leaves()]
+        return found + [{key: format_value(value) for key, value in self.config.items()}]
+
+    def __str__(self) -> str:
+        return str(self.given)
+
+
+def _own(name: str, cls: type[Configurable], raw: Mapping[str, str]) -> dict[str, Any]:
+    """One node's typed values, defaults filled in: each in its declared range and consistent with each other."""
+    values = {key: param.default for key, param in cls.params.items()} | resolve_params(name, raw, cls.params)
+    problem = cls.check_config(values)
     if problem:
         raise BenchError(f"method '{name}': {problem}")
     return values
 
 
-def validate(spec: MethodSpec | str) -> MethodSpec:
-    """Check a spec's name and parameters (both stages of a cascade) before any expensive work starts."""
-    spec = parse_spec(spec) if isinstance(spec, str) else spec
-    if ">>" in spec.name:
-        first, _, reranker = spec.name.rpartition(">>")
-        validate(first)
-        _checked(reranker, reranker_class(reranker), spec.params)
-    else:
-        _checked(spec.name, retriever_class(spec.name), spec.params)
-    return spec
-
-
-@dataclass(frozen=True)
-class CanonicalSpec:
-    """A method spec in its one spelling: ``key`` labels rows and file names, ``full`` keys caches and reuse."""
-
-    key: str
-    full: str
-
-
-def canonical(spec: MethodSpec | str) -> CanonicalSpec:
-    """Defaults filled in and parameters sorted, for both stages of a cascade (the spec must be valid)."""
-    spec = validate(spec)
-    if ">>" in spec.name:
-        first_text, _, reranker = spec.name.rpartition(">>")
-        first = canonical(first_text)
-        cls, name = reranker_class(reranker), reranker
-        prefix_key, prefix_full = first.key + ">>", first.full + ">>"
-    else:
-        cls, name = retriever_class(spec.name), spec.name
-        prefix_key = prefix_full = ""
-    full, short = canonical_params(_checked(name, cls, spec.params), cls.params)
-    return CanonicalSpec(prefix_key + str(MethodSpec(name, short)), prefix_full + str(MethodSpec(name, full)))
-
-
-def build(spec: MethodSpec | str, context: Context) -> Retriever:
-    spec = parse_spec(spec) if isinstance(spec, str) else spec
-    if ">>" in spec.name:
-        from retrievers.rerank.cascade import CascadeRetriever
-
-        first, _, reranker = spec.name.rpartition(">>")
-        cls = reranker_class(reranker)
-        return CascadeRetriever(context, build(first, context), cls(context, **_checked(reranker, cls, spec.params)))
-    cls = retriever_class(spec.name)
-    return cls(context, **_checked(spec.name, cls, spec.params))
-
-
-def split_params(spec: MethodSpec | str) -> tuple[str, dict]:
-    """(build key, query-time values) of a valid spec. Points with one build key share one built index; their
-    query-time values (``nprobe``, ``rescore``, ``depth``, BM25 ``k1``/``b``) are applied between runs."""
-    spec = validate(spec)
-    if ">>" in spec.name:
-        first_text, _, name = spec.name.rpartition(">>")
-        cls, prefix = reranker_class(name), canonical(first_text).full + ">>"
-    else:
-        cls, name, prefix = retriever_class(spec.name), spec.name, ""
-    values = {key: param.default for key, param in cls.params.items()} | _checked(name, cls, spec.params)
+def _keys(name: str, cls: type[Configurable], values: Mapping[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
+    """(key, full, build key, query-time values) of one node, without any prefix from its stages."""
+    full, short = canonical_params(values, cls.params)
     query = cls.query_params_for(values)
     build = {key: value for key, value in values.items() if key not in query}
-    full, _ = canonical_params(build, {key: cls.params[key] for key in build})
-    return prefix + str(MethodSpec(name, full)), {key: values[key] for key in query if key in values}
+    build_full, _ = canonical_params(build, {key: cls.params[key] for key in build})
+    return (str(MethodSpec(name, short)), str(MethodSpec(name, full)), str(MethodSpec(name, build_full)),
+            {key: values[key] for key in query if key in values})
+
+
+def resolve(spec: "ResolvedSpec | MethodSpec | str") -> ResolvedSpec:
+    """Check a spec's names and parameters (every stage) before any expensive work starts, once; a spec already
+    resolved is returned as it is. A bad spec is a ``BenchError`` with one line naming the method and value."""
+    if isinstance(spec, ResolvedSpec):
+        return spec
+    given = parse_spec(spec) if isinstance(spec, str) else spec
+    if ">>" in given.name:
+        first_text, _, name = given.name.rpartition(">>")
+        first = resolve(first_text)
+        cls = reranker_class(name)
+        values = _own(name, cls, given.params)
+        key, full, build_key, query = _keys(name, cls, values)
+        return ResolvedSpec(given, CASCADE, name, RERANKERS[name], values, f"{first.key}>>{key}", f"{first.full}>>{full}",
+                            f"{first.full}>>{build_key}", query, (first,))
+    cls = retriever_class(given.name)
+    values = _own(given.name, cls, given.params)
+    key, full, build_key, query = _keys(given.name, cls, values)
+    return ResolvedSpec(given, SINGLE, given.name, REGISTRY[given.name], values, key, full, build_key, query)
+
+
+def build(spec: ResolvedSpec | str, context: Context) -> Retriever:
+    """The retriever a resolved spec describes, not yet indexed (a text is resolved first)."""
+    spec = resolve(spec)
+    if spec.kind == CASCADE:
+        from retrievers.rerank.cascade import CascadeRetriever
+
+        return CascadeRetriever(context, build(spec.first, context), spec.cls(context, **spec.config))
+    return spec.cls(context, **spec.config)

@@ -7,8 +7,7 @@ import pytest
 from bench.data import load_dataset
 from bench.core.errors import BenchError
 from conftest import write_beir
-from retrievers import Context, build, validate
-from retrievers.registry import split_params
+from retrievers import Context, build, resolve
 
 # Lower-case words that neither analyzer splits, stops or stems differently (Porter leaves them as they are), in
 # documents short enough that Lucene's one-byte length encoding is exact: the two BM25s must then agree.
@@ -74,14 +73,15 @@ def test_queries_without_known_terms_return_nothing(handmade, tmp_path):
 
 
 def test_k1_and_b_are_query_time_on_lucene_and_build_time_in_bm25s():
-    assert split_params("bm25:k1=1.2")[0] == split_params("bm25:k1=0.5")[0]
-    assert split_params("bm25:backend=bm25s,k1=1.2")[0] != split_params("bm25:backend=bm25s,k1=0.5")[0]
-    assert split_params("bm25:backend=bm25s,k1=1.2")[1] == {}
+    assert resolve("bm25:k1=1.2").build_key == resolve("bm25:k1=0.5").build_key
+    assert resolve("bm25:k1=1.2").query_values == {"k1": 1.2, "b": 0.4}
+    assert resolve("bm25:backend=bm25s,k1=1.2").build_key != resolve("bm25:backend=bm25s,k1=0.5").build_key
+    assert resolve("bm25:backend=bm25s,k1=1.2").query_values == {}
 
 
 def test_a_bad_backend_is_one_line():
     with pytest.raises(BenchError) as error:
-        validate("bm25:backend=elasticsearch")
+        resolve("bm25:backend=elasticsearch")
     assert "backend" in str(error.value) and "bm25s" in str(error.value) and "\n" not in str(error.value)
 
 

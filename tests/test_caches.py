@@ -17,7 +17,7 @@ from bench.core.paths import cache_dir
 from bench.harness.store import result_stem
 from bench.harness.runner import RunSettings, run_method
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
-from retrievers import canonical
+from retrievers import resolve
 
 
 @pytest.fixture
@@ -33,11 +33,11 @@ def _run(data, spec, **settings):
 
 
 def test_specs_are_canonical():
-    assert canonical("bm25") == canonical("bm25:k1=0.9,b=0.4") == canonical("bm25:b=0.40,k1=.9")
-    assert canonical("bm25").key == "bm25" and canonical("bm25").full == "bm25:b=0.4,backend=pyserini,k1=0.9"
-    assert canonical("bm25:k1=1.20").key == "bm25:k1=1.2"
-    assert canonical("tfidf:sublinear_tf=yes").key == "tfidf:sublinear_tf=true"
-    assert canonical("bm25:k1=1.2>>shuffle:seed=3,depth=100").key == "bm25:k1=1.2>>shuffle:seed=3"
+    same = {resolve(text).full for text in ("bm25", "bm25:k1=0.9,b=0.4", "bm25:b=0.40,k1=.9")}
+    assert same == {"bm25:b=0.4,backend=pyserini,k1=0.9"} and resolve("bm25:b=0.40,k1=.9").key == "bm25"
+    assert resolve("bm25:k1=1.20").key == "bm25:k1=1.2"
+    assert resolve("tfidf:sublinear_tf=yes").key == "tfidf:sublinear_tf=true"
+    assert resolve("bm25:k1=1.2>>shuffle:seed=3,depth=100").key == "bm25:k1=1.2>>shuffle:seed=3"
 
 
 def test_default_and_explicit_defaults_are_one_row_and_one_file(run_cli, tmp_path, shared_data):
@@ -52,7 +52,7 @@ def test_default_and_explicit_defaults_are_one_row_and_one_file(run_cli, tmp_pat
 
 def test_result_file_names_cannot_collide():
     """query_prefix 'a b' and 'a_b' slug alike; the spec hash keeps their files apart."""
-    first, second = canonical("biencoder:query_prefix=a b"), canonical("biencoder:query_prefix=a_b")
+    first, second = resolve("biencoder:query_prefix=a b"), resolve("biencoder:query_prefix=a_b")
     assert first.key != second.key
     assert result_stem(first.key, first.full) != result_stem(second.key, second.full)
 
@@ -198,4 +198,4 @@ def test_float16_storage_halves_the_cache_and_keeps_the_ranking(toy, tiny_model)
     small, large = sorted(sizes.values())
     assert small < 0.6 * large
     assert half.metrics["R@10"] == full.metrics["R@10"]
-    assert canonical(spec + ",storage=float16").key.endswith("storage=float16")
+    assert resolve(spec + ",storage=float16").key.endswith("storage=float16")

@@ -64,7 +64,7 @@ def test_a_new_method_is_one_class_and_one_registry_line(toy, monkeypatch):
     result, run = run_method(toy, "overlap", RunSettings(out_dir=None, warmup=0))
     assert result.metrics["R@10"] > 0 and run["q1"][0][0] == "d1"
     with pytest.raises(BenchError, match="not a valid bool"):
-        registry.validate("overlap:lowercase=maybe")
+        registry.resolve("overlap:lowercase=maybe")
 
 
 def test_a_new_index_backend_is_one_class_and_one_registry_line(toy, tiny_model, monkeypatch):

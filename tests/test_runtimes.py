@@ -10,8 +10,7 @@ from bench.encoding.encoder import Encoder, EncoderConfig
 from bench.core.errors import BenchError
 from bench.harness.threads import limit_threads
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
-from retrievers import Context, build, canonical, validate
-from retrievers.registry import split_params
+from retrievers import Context, build, resolve
 from test_rerank import make_tiny_cross_encoder
 
 TEXTS = ["solar power", "Wind turbines turn moving air into electricity. " * 6, "x", "A sourdough starter ferments flour."]
@@ -56,10 +55,10 @@ def test_runtime_is_in_the_cache_key_and_the_canonical_spec(tiny_model, onnx_cac
             for runtime in ("onnx", "onnx-int8")} | {cache_key(torch_encoder.identity, "", "corpus")}
     assert len(keys) == 3
     assert "runtime" not in torch_encoder.identity  # torch keys are the ones cached before runtimes existed
-    assert "runtime=onnx-int8" in canonical("biencoder:runtime=onnx-int8").full
-    assert "runtime=torch" in canonical("ivf").full
-    assert split_params("quant:runtime=onnx")[0] != split_params("quant")[0]
-    assert split_params("bm25>>ce:runtime=onnx")[0] != split_params("bm25>>ce")[0]
+    assert "runtime=onnx-int8" in resolve("biencoder:runtime=onnx-int8").full
+    assert "runtime=torch" in resolve("ivf").full
+    assert resolve("quant:runtime=onnx").build_key != resolve("quant").build_key
+    assert resolve("bm25>>ce:runtime=onnx").build_key != resolve("bm25>>ce").build_key
 
 
 def test_onnx_embeddings_are_cached_apart_from_torch(tiny_model, onnx_cache, tmp_path):
@@ -117,7 +116,7 @@ def test_dense_method_runs_end_to_end_on_onnx(tiny_model, toy_dataset):
 @pytest.mark.parametrize("spec", ["biencoder:runtime=tensorrt", "bert-ivf:runtime=ONNX", "bm25>>ce:runtime=int8"])
 def test_a_bad_runtime_is_one_line(spec):
     with pytest.raises(BenchError) as error:
-        validate(spec)
+        resolve(spec)
     assert "runtime" in str(error.value) and "onnx-int8" in str(error.value) and "\n" not in str(error.value)
 
 

@@ -90,9 +90,9 @@ def encode(model, kind, params, dataset, corpus, queries, seed, data_dir, distra
     from bench.harness.executors import ExecutorChoice
     from bench.core.paths import cache_dir
     from bench.core.progress import make_progress
-    from retrievers import Context, build, validate
+    from retrievers import Context, build, resolve
 
-    spec = validate(f"{kind}:model={model}" + (f",{params}" if params else ""))
+    spec = resolve(f"{kind}:model={model}" + (f",{params}" if params else ""))
     settings = make_settings(device=device, batch_size=batch_size, threads=threads, out_dir=None)
     choice = ExecutorChoice(executor, ray_address, workers).validate()
     data = prepare_dataset(dataset, corpus=corpus, queries=queries, seed=seed, data_dir=data_dir, distractors=distractors)

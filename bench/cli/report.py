@@ -64,15 +64,12 @@ def reproduce(expected_path, only, out, data_dir) -> None:
     from bench.core import atomic
     from bench.core.progress import make_progress
     from bench.gates.reproduce import EXPECTED_FILE, load_expected, markdown, run_matrix
-    from retrievers import validate
 
     conditions = load_expected(Path(expected_path) if expected_path else EXPECTED_FILE)
     if only:
         conditions = [c for c in conditions if only in c.dataset or only in c.method]
     if not conditions:
         raise BenchError("no expected condition matches" + (f" '{only}'" if only else ""))
-    for condition in conditions:
-        validate(condition.method)
     with make_progress(err_console) as progress:
         rows = run_matrix(conditions, data_dir, progress)
     table = Table(title="reproduction matrix (expected: reports/expected.toml)")

@@ -51,9 +51,7 @@ def scale(dataset, methods, sizes, distractors, project_to, budget_ms, queries, 
     results = []
     if report_only:
         from bench.reports.report import collect
-        from retrievers import canonical
-
-        wanted = {canonical(spec).key for spec in jobs[0].methods}  # stored results carry canonical keys
+        wanted = {spec.key for spec in jobs[0].methods}  # stored results carry canonical keys
         results = [r for r in collect([str(folder / "runs")]) if r.method in wanted]
     else:
         with make_progress(err_console) as progress:

@@ -46,7 +46,7 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
     from bench.harness.sweep import expand_grid, load_config, natural_order
     from bench.core.progress import make_progress
     from bench.reports.sweep_tables import write_report
-    from retrievers import canonical, validate
+    from retrievers import resolve
 
     config = load_config(Path(config_path)) if config_path else {"grids": []}
     all_grids = list(config["grids"]) + list(grids)
@@ -56,8 +56,8 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
     if baseline is None:
         baseline = all_grids[0].rpartition(">>")[0] if ">>" in all_grids[0] else "biencoder"
     if baseline:
-        base = validate(baseline)
-        points = [base] + [p for p in points if canonical(p).key != canonical(base).key]
+        base = resolve(baseline)
+        points = [base] + [p for p in points if p.key != base.key]
     job = Job.create(points, dataset=dataset or config.get("dataset", "scifact"),
                      corpus=corpus or str(config.get("corpus", "full")),
                      queries=queries if queries is not None else config.get("queries"),
@@ -72,7 +72,7 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
     folder = group_dir(Path(out), results[0].dataset)
     # Earlier sweeps on the same subset (same fingerprint, same folder) join the report and its plots.
     measured = merged_with_folder(folder, results)
-    first_key = canonical(points[0]).key
+    first_key = points[0].key
     ordered = [measured.pop(first_key)] if first_key in measured else []
     written = write_report(ordered + sorted(measured.values(), key=natural_order), folder)
     out_console().print((folder / "sweep.md").read_text(), markup=False, highlight=False)

@@ -19,7 +19,6 @@ from bench.harness.calibration import calibration_ms
 from bench.harness.job import Job, Overwrite
 from bench.harness.result import Result
 from bench.reports.columns import column
-from retrievers import canonical
 
 QUALITY_TOLERANCE = 0.005
 LATENCY_TOLERANCE = 1.0  # relative: FAIL when the ratio more than doubles, OKish when it halves
@@ -193,7 +192,7 @@ def run_gate(baseline_path: Path, out_dir: Path, update_with: dict | None = None
         if on_remeasure:
             on_remeasure(methods)
         again_before = calibration_ms()
-        again = job.with_methods([s for s in job.methods if canonical(s).key in methods]).run(dataset, progress).results
+        again = job.with_methods([s for s in job.methods if s.key in methods]).run(dataset, progress).results
         return again, min(again_before, calibration_ms())
 
     verdicts = confirm_latency_failures(baseline, compare(baseline, results, calibration), remeasure)

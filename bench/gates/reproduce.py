@@ -10,6 +10,7 @@ from bench.harness.result import Result
 from bench.core.paths import REPO_ROOT
 from bench.gates.check import judge_quality
 from bench.reports.columns import column
+from retrievers import ResolvedSpec, resolve
 
 EXPECTED_FILE = REPO_ROOT / "reports" / "expected.toml"
 
@@ -21,13 +22,14 @@ class Condition:
     scores: dict[str, float]
     tolerance: float
     source: str
+    spec: ResolvedSpec  # ``method`` resolved once, when the file is read: a bad spec fails before anything runs
 
 
 def load_expected(path: Path = EXPECTED_FILE) -> list[Condition]:
     raw = read_toml(path)
     try:
-        return [Condition(e["dataset"], e["method"], dict(e["scores"]), float(e.get("tolerance", 0.0005)), e.get("source", ""))
-                for e in raw.get("expected", [])]
+        return [Condition(e["dataset"], e["method"], dict(e["scores"]), float(e.get("tolerance", 0.0005)),
+                          e.get("source", ""), resolve(e["method"])) for e in raw.get("expected", [])]
     except KeyError as exc:
         raise BenchError(f"{path}: an [[expected]] entry lacks {exc}") from None
 
@@ -58,7 +60,7 @@ def run_matrix(conditions: list[Condition], data_dir: str | None = None, progres
     """Measure every condition (quality only: no latency run, nothing stored) and judge it against its scores."""
     rows = []
     for condition in conditions:
-        job = Job.create([condition.method], dataset=condition.dataset, data_dir=data_dir, out_dir=None,
+        job = Job.create([condition.spec], dataset=condition.dataset, data_dir=data_dir, out_dir=None,
                          measure_latency=False, overwrite=Overwrite.ALWAYS,
                          measures=tuple(dict.fromkeys(("nDCG@10", "R@100", *condition.scores))))
         rows += matrix_rows(condition, job.run(progress=progress).results[0])

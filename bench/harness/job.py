@@ -22,8 +22,7 @@ from bench.harness.result import Result, SubsetInfo
 from bench.harness.runner import reuse_key
 from bench.harness.settings import RunSettings
 from bench.harness.store import stored_result, write_result
-from retrievers import CanonicalSpec, Hits, canonical, validate
-from retrievers.registry import split_params
+from retrievers import Hits, ResolvedSpec, resolve
 from retrievers.spec import MethodSpec, split_specs
 
 
@@ -72,13 +71,13 @@ class JobOutcome:
 @dataclass(frozen=True)
 class Job:
     data: DataSelection
-    methods: tuple[MethodSpec, ...]
+    methods: tuple[ResolvedSpec, ...]  # resolved once, in ``create``; everything below passes these objects
     settings: RunSettings
     overwrite: Overwrite = Overwrite.REUSE
     executor: ExecutorChoice = ExecutorChoice()  # where groups run (local or ray); never what a result holds
 
     @classmethod
-    def create(cls, methods: Iterable[str | MethodSpec] | str, *, dataset: str = "scifact", corpus: str | int = "full",
+    def create(cls, methods: Iterable[str | MethodSpec | ResolvedSpec] | str, *, dataset: str = "scifact", corpus: str | int = "full",
                queries: int | None = None, seed: int = 0, split: str | None = None, data_dir: str | None = None,
                distractors: str | None = None, overwrite: Overwrite | str = Overwrite.REUSE, executor: str = "local",
                ray_address: str | None = None, workers: int | None = None, **settings) -> "Job":
@@ -87,7 +86,7 @@ class Job:
         from bench.data import parse_size
 
         texts = split_specs(methods) if isinstance(methods, str) else list(methods)
-        specs = tuple(validate(text) for text in texts)
+        specs = tuple(resolve(text) for text in texts)
         if not specs:
             raise BenchError("no method given")
         known = {f.name for f in fields(RunSettings)}
@@ -106,7 +105,7 @@ class Job:
         return cls(data, specs, run_settings, Overwrite.parse(overwrite),
                    ExecutorChoice(executor, ray_address, workers).validate())
 
-    def with_methods(self, methods: Iterable[MethodSpec], overwrite: Overwrite | None = None) -> "Job":
+    def with_methods(self, methods: Iterable[ResolvedSpec], overwrite: Overwrite | None = None) -> "Job":
         return replace(self, methods=tuple(methods), overwrite=overwrite or self.overwrite)
 
     def run(self, dataset: Dataset | None = None, progress=None,
@@ -115,22 +114,18 @@ class Job:
         dataset = dataset if dataset is not None else self.data.prepare()
         info = SubsetInfo.from_json(dataset.describe())
         out_dir = self.settings.out_dir
-        # each spec canonicalised (validated) once; a spec listed twice is measured once
-        by_full = {c.full: (spec, c) for spec, c in ((spec, canonical(spec)) for spec in self.methods)}
-        unique = [spec for spec, _ in by_full.values()]
-        full = {id(spec): c.full for spec, c in by_full.values()}
-        canon = {id(spec): c for spec, c in by_full.values()}
-        found: dict[str, Result] = {}
+        unique = list({spec.full: spec for spec in self.methods}.values())  # a spec listed twice is measured once
+        found: dict[str, Result] = {}  # full spec -> result
         outcome = JobOutcome([])
         for spec in unique:
-            stored = self._reusable(out_dir, dataset, info, canon[id(spec)])
+            stored = self._reusable(out_dir, dataset, info, spec)
             if stored is not None:
-                found[full[id(spec)]] = stored
+                found[spec.full] = stored
                 outcome.reused.append(stored.method)
-        groups: dict[str, list[MethodSpec]] = {}
+        groups: dict[str, list[ResolvedSpec]] = {}
         for spec in unique:
-            if full[id(spec)] not in found:
-                groups.setdefault(split_params(spec)[0], []).append(spec)
+            if spec.full not in found:
+                groups.setdefault(spec.build_key, []).append(spec)
         task = progress.add_task(f"{len(unique)} methods ({len(groups)} builds)", total=len(unique)) if progress else None
         if progress:
             progress.advance(task, len(found))
@@ -141,22 +136,22 @@ class Job:
                                                                  progress, on_warning):
                     if out_dir is not None:
                         result = write_result(out_dir, result, ranking)
-                    found[full[id(spec)]] = result
+                    found[spec.full] = result
                     outcome.runs[result.method] = ranking
                     if progress:
                         progress.advance(task)
         if progress:
             progress.remove_task(task)
-        outcome.results = [found[full[id(spec)]] for spec in unique]
+        outcome.results = [found[spec.full] for spec in unique]
         return outcome
 
-    def _reusable(self, out_dir: Path | None, dataset: Dataset, info: SubsetInfo, canon: CanonicalSpec) -> Result | None:
+    def _reusable(self, out_dir: Path | None, dataset: Dataset, info: SubsetInfo, spec: ResolvedSpec) -> Result | None:
         """The stored result of this point when the policy allows reuse and everything that shapes it is unchanged
         (document text, the full canonical spec, local model weights, the measuring settings, bench's version)."""
         if out_dir is None or self.overwrite is Overwrite.ALWAYS:
             return None
         try:
-            stored = stored_result(out_dir, info, canon)
+            stored = stored_result(out_dir, info, spec)
         except BenchError:
             return None  # an unreadable file is re-measured and replaced
-        return stored if stored is not None and stored.reuse_key == reuse_key(dataset, canon, self.settings) else None
+        return stored if stored is not None and stored.reuse_key == reuse_key(dataset, spec, self.settings) else None

@@ -237,9 +237,9 @@ def _canonical_key(data: Mapping[str, Any]) -> str:
     from an old file and ``bm25>>oracle`` are one row."""
     if "method_spec" in data:
         return data["method"]
-    from retrievers import canonical
+    from retrievers import resolve
 
     try:
-        return canonical(data["method"]).key
+        return resolve(data["method"]).key
     except BenchError:
         return data["method"]

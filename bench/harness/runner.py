@@ -31,9 +31,8 @@ from bench.harness.result import BuildCost, Latency, Result, SubsetInfo
 from bench.harness.settings import RunSettings
 from bench.harness.threads import limit_threads
 from bench.harness.ties import tie_report
-from retrievers import CanonicalSpec, Context, Hits, Retriever, canonical, registry
+from retrievers import Context, Hits, ResolvedSpec, Retriever, registry
 from retrievers.base import BuildRecord
-from retrievers.spec import MethodSpec, parse_spec
 
 QUALITY_CHUNK = 1000
 _DOC_ID = operator.itemgetter(0)
@@ -52,13 +51,12 @@ def drop_self_hits(run: dict[str, Hits], k: int, doc_ids: Container[str]) -> dic
     return kept
 
 
-def spec_models(spec: CanonicalSpec) -> dict[str, str]:
-    """Weights hashes of the local models a canonical spec names, for every stage of a cascade."""
-    stages = {f"stage{i}": parse_spec(text).params for i, text in enumerate(spec.full.split(">>"))}
-    return local_model_identities(stages)
+def spec_models(spec: ResolvedSpec) -> dict[str, str]:
+    """Weights hashes of the local models a spec names, for every stage of a cascade."""
+    return local_model_identities({f"stage{i}": params for i, params in enumerate(spec.leaves())})
 
 
-def reuse_key(dataset: Dataset, spec: CanonicalSpec, settings: RunSettings) -> str:
+def reuse_key(dataset: Dataset, spec: ResolvedSpec, settings: RunSettings) -> str:
     """Everything that shapes a stored result: document text, queries, the full spec, model weights, the
     measuring settings and bench's version. A stored result is reused only when this key matches."""
     payload = {
@@ -80,7 +78,7 @@ class Built:
     record: BuildRecord  # as reported by index(); query parameters may later change params_used
 
 
-def build_retriever(dataset: Dataset, spec: MethodSpec | str, settings: RunSettings, progress: Progress | None = None,
+def build_retriever(dataset: Dataset, spec: ResolvedSpec, settings: RunSettings, progress: Progress | None = None,
                     on_warning: Callable[[str], None] | None = None) -> Built:
     """Build ``spec``'s retriever and index ``dataset`` (timed; peak memory of this build alone)."""
     context = Context(
@@ -106,9 +104,11 @@ def build_retriever(dataset: Dataset, spec: MethodSpec | str, settings: RunSetti
 
 
 def run_method(
-    dataset: Dataset, spec: MethodSpec | str, settings: RunSettings, progress: Progress | None = None,
+    dataset: Dataset, spec: ResolvedSpec | str, settings: RunSettings, progress: Progress | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> tuple[Result, dict[str, Hits]]:
+    """One method measured on its own (a text spec is resolved here, once)."""
+    spec = registry.resolve(spec)
     built = build_retriever(dataset, spec, settings, progress, on_warning)
     try:
         return measure(built, dataset, spec, settings, progress)
@@ -117,29 +117,28 @@ def run_method(
 
 
 def run_group(
-    dataset: Dataset, specs: list[MethodSpec | str], settings: RunSettings, progress: Progress | None = None,
+    dataset: Dataset, specs: list[ResolvedSpec | str], settings: RunSettings, progress: Progress | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[Result, dict[str, Hits]]]:
-    """Points that share a build key (``registry.split_params``): one index build, one model load; each point's
-    query-time parameters are applied before it is measured. Each result records the shared build's cost."""
-    keys = {registry.split_params(spec)[0] for spec in specs}
+    """Points that share a build key (``ResolvedSpec.build_key``): one index build, one model load; each point's
+    query-time values are applied before it is measured. Each result records the shared build's cost."""
+    specs = [registry.resolve(spec) for spec in specs]  # a no-op for the job's resolved specs
+    keys = {spec.build_key for spec in specs}
     if len(keys) != 1:
         raise ValueError(f"run_group needs points of one build, got {len(keys)}")
     built = build_retriever(dataset, specs[0], settings, progress, on_warning)
     try:
         for spec in specs:
-            built.retriever.set_query_params(registry.split_params(spec)[1])
+            built.retriever.set_query_params(spec.query_values)
             yield measure(built, dataset, spec, settings, progress)
     finally:
         built.retriever.close()
 
 
-def measure(built: Built, dataset: Dataset, spec: MethodSpec | str, settings: RunSettings,
+def measure(built: Built, dataset: Dataset, spec: ResolvedSpec, settings: RunSettings,
             progress: Progress | None = None) -> tuple[Result, dict[str, Hits]]:
     """Quality run, evaluation, tie report and the timed single-query run of one built retriever."""
-    spec = parse_spec(spec) if isinstance(spec, str) else spec
-    canon = canonical(spec)
-    label = canon.key
+    label = spec.key
     retriever, context = built.retriever, built.context
     retriever.set_timing_mode(False)  # a previous point of the group may have left it on
     with limit_threads(settings.threads):
@@ -168,11 +167,11 @@ def measure(built: Built, dataset: Dataset, spec: MethodSpec | str, settings: Ru
         stats["latency_warmup"] = warmups[-1].to_dict()
     params_used = dict(context.build.params_used)  # as of this point's query parameters
     result = Result(
-        method=canon.key, method_spec=canon.full, method_given=str(spec), method_name=spec.name,
+        method=spec.key, method_spec=spec.full, method_given=str(spec), method_name=spec.method_name,
         params=dict(retriever.config) | params_used, params_used=params_used,
         models=local_model_identities(dict(retriever.config)), recipes=model_recipes(dict(retriever.config)),
         dataset=SubsetInfo.from_json(dataset.describe()),
-        settings=settings, reuse_key=reuse_key(dataset, canon, settings), metrics=aggregate,
+        settings=settings, reuse_key=reuse_key(dataset, spec, settings), metrics=aggregate,
         auxiliary_metrics=auxiliary, per_query=per_query, ties=ties,
         latency=Latency(k=settings.latency_k, threads=settings.latency_threads, percentiles_ms=latency_ms,
                         breakdown_ms=breakdown_ms, load=load),

@@ -13,7 +13,7 @@ from pathlib import Path
 from bench.core import atomic
 from bench.core.errors import BenchError
 from bench.harness.result import Result, SubsetInfo
-from retrievers import CanonicalSpec
+from retrievers import ResolvedSpec
 
 
 def slug(text: str) -> str:
@@ -85,7 +85,7 @@ def merged_with_folder(folder: Path, results: list[Result]) -> dict[str, Result]
     return merged
 
 
-def stored_result(out_dir: Path, dataset_info: SubsetInfo, spec: CanonicalSpec) -> Result | None:
+def stored_result(out_dir: Path, dataset_info: SubsetInfo, spec: ResolvedSpec) -> Result | None:
     """The result stored for this subset and full spec, if any (whether it may be reused is the caller's call)."""
     path = group_dir(out_dir, dataset_info) / f"{result_stem(spec.key, spec.full)}.json"
     return read_result(path) if path.is_file() else None

@@ -12,11 +12,11 @@ from typing import Callable
 
 from bench.core.errors import BenchError, read_toml
 from bench.harness.result import Result
-from retrievers import reranker_class, retriever_class, validate
+from retrievers import ResolvedSpec, reranker_class, resolve, retriever_class
 from retrievers.spec import MethodSpec, resolve_params
 
 
-def expand_grid(text: str, on_skip: Callable[[str], None] | None = None) -> list[MethodSpec]:
+def expand_grid(text: str, on_skip: Callable[[str], None] | None = None) -> list[ResolvedSpec]:
     """``name:key=v1,v2;key2=v3`` -> the cartesian product of parameter values, in the order written.
 
     For a cascade ``A>>B:depth=10,50`` the grid applies to the reranker B; A is kept as written. A product can
@@ -31,7 +31,7 @@ def expand_grid(text: str, on_skip: Callable[[str], None] | None = None) -> list
     points, problems = [], []
     for candidate in candidates:
         try:
-            points.append(validate(candidate))
+            points.append(resolve(candidate))
         except BenchError as exc:
             if len(candidates) == 1 or not _each_value_valid(candidate):
                 raise  # a typo or out-of-range value is an error, not an impossible combination
@@ -44,7 +44,8 @@ def expand_grid(text: str, on_skip: Callable[[str], None] | None = None) -> list
 
 
 def _each_value_valid(point: MethodSpec) -> bool:
-    """Whether every value of ``point`` has a valid type and range on its own (so only the combination fails)."""
+    """Whether every value of ``point`` has a valid type and range on its own (so only the combination fails);
+    asked only of a point ``resolve`` refused."""
     name = point.name.rpartition(">>")[2]
     cls = reranker_class(name) if ">>" in point.name else retriever_class(name)
     try:

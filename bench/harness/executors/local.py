@@ -10,16 +10,15 @@ from bench.data.dataset import Dataset
 from bench.harness.result import Result
 from bench.harness.runner import run_group
 from bench.harness.settings import RunSettings
-from retrievers import Hits
-from retrievers.spec import MethodSpec
+from retrievers import Hits, ResolvedSpec
 
 
 class LocalExecutor:
     shard_encoder = None
 
-    def run_groups(self, dataset: Dataset, groups: list[list[MethodSpec]], settings: RunSettings, progress=None,
+    def run_groups(self, dataset: Dataset, groups: list[list[ResolvedSpec]], settings: RunSettings, progress=None,
                    on_warning: Callable[[str], None] | None = None
-                   ) -> Iterator[tuple[MethodSpec, Result, dict[str, Hits]]]:
+                   ) -> Iterator[tuple[ResolvedSpec, Result, dict[str, Hits]]]:
         """Each point's (spec, result, ranking) as soon as it is measured; the caller writes it."""
         for members in groups:
             for spec, (result, ranking) in zip(members, run_group(dataset, members, settings, progress, on_warning)):

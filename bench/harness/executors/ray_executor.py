@@ -5,7 +5,7 @@ Why this shape. A shard is exactly one chunk of the embedding cache (``bench.enc
 encoder sorts by length within what it is given, so an actor encoding a shard batches it exactly as the local
 path does: the cached bytes are the same. Vectors travel back to the driver through Ray's object store, so
 worker nodes need no shared cache folder for encoding. A build group (points sharing an index and a model load,
-``registry.split_params``) is one task running ``runner.run_group`` unchanged, so metrics and the single-query
+``ResolvedSpec.build_key``) is one task running ``runner.run_group`` unchanged, so metrics and the single-query
 latency protocol are the serial ones, and the worker records its own hardware. Dense corpora are encoded first,
 on the actor pool, so that two groups of one model never encode the same corpus twice; on a multi-node cluster
 the cache folder must then be shared (or each node re-encodes what it lacks, locally and correctly).
@@ -34,8 +34,7 @@ from bench.core.errors import BenchError
 from bench.harness.result import Result
 from bench.harness.settings import RunSettings
 from bench.core.paths import cache_dir
-from retrievers import Context, Hits, registry
-from retrievers.spec import MethodSpec
+from retrievers import Context, Hits, ResolvedSpec, registry
 
 RETRIES = 3
 # what a worker must see as the driver does (models, data, cache, offline mode): sent with every actor and task
@@ -114,7 +113,7 @@ class EncodeWorker:
         return self.encoder.encode(texts, prefix=prefix)
 
 
-def _measure_group(dataset: Dataset, members: list[MethodSpec], settings: RunSettings, env: dict[str, str]):
+def _measure_group(dataset: Dataset, members: list[ResolvedSpec], settings: RunSettings, env: dict[str, str]):
     """One build group, measured in a Ray worker exactly as ``runner.run_group`` measures it in-process."""
     _apply_env(env)
     from bench.harness.runner import run_group
@@ -184,7 +183,7 @@ class RayExecutor:
             for actor in actors:
                 ray.kill(actor)
 
-    def warm_embeddings(self, dataset: Dataset, groups: list[list[MethodSpec]], settings: RunSettings, progress=None,
+    def warm_embeddings(self, dataset: Dataset, groups: list[list[ResolvedSpec]], settings: RunSettings, progress=None,
                         on_warning: Callable[[str], None] | None = None) -> None:
         """Encode each dense corpus the groups need once, on the actor pool, before the groups are spread out."""
         seen = set()
@@ -204,9 +203,9 @@ class RayExecutor:
             finally:
                 retriever.close()
 
-    def run_groups(self, dataset: Dataset, groups: list[list[MethodSpec]], settings: RunSettings, progress=None,
+    def run_groups(self, dataset: Dataset, groups: list[list[ResolvedSpec]], settings: RunSettings, progress=None,
                    on_warning: Callable[[str], None] | None = None
-                   ) -> Iterator[tuple[MethodSpec, Result, dict[str, Hits]]]:
+                   ) -> Iterator[tuple[ResolvedSpec, Result, dict[str, Hits]]]:
         """Each point's (spec, result, ranking) as its group finishes, in completion order; the caller writes it."""
         self.warm_embeddings(dataset, groups, settings, progress, on_warning)
         task = ray.remote(max_retries=RETRIES, **self.resources)(_measure_group)
