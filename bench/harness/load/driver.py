@@ -22,7 +22,7 @@ from bench.harness.result import Result
 from bench.harness.runner import build_retriever
 from bench.harness.settings import RunSettings
 from bench.harness.threads import limit_threads
-from retrievers import canonical
+from retrievers import ResolvedSpec, resolve
 from retrievers.spec import MethodSpec
 
 START_FRACTION = 0.25  # first rate: a quarter of what W workers at the one-query p50 could serve
@@ -36,18 +36,18 @@ def start_rate(options: LoadOptions, one_query_p50_ms: float | None) -> float:
     return max(0.5, START_FRACTION * options.workers * 1000.0 / one_query_p50_ms)
 
 
-def load_method(dataset: Dataset, spec: MethodSpec | str, settings: RunSettings, options: LoadOptions,
+def load_method(dataset: Dataset, spec: ResolvedSpec | MethodSpec | str, settings: RunSettings, options: LoadOptions,
                 path: Path | None, result: Result | None = None, on_step: Callable[[Step], None] | None = None,
                 on_warning: Callable[[str], None] | None = None) -> LoadRun:
     """Capacity search and closed-loop curve of one method; ``result`` (its quality/one-query run) is summarised
     into the file. Writes ``path`` after every step; on Ctrl-C writes what finished and re-raises."""
     slo = SLO.parse(options.slo)
-    canon = canonical(spec)
+    spec = resolve(spec)
     queries = list(dataset.queries.items())
     budget = Budget(options.max_seconds, options.max_steps, options.max_queries)
     p50 = result.latency.percentile("p50") if result is not None else None
     run = LoadRun(
-        method=canon.key, method_spec=canon.full, dataset=dataset.describe(), slo=slo.label(), workers=options.workers,
+        method=spec.key, method_spec=spec.full, dataset=dataset.describe(), slo=slo.label(), workers=options.workers,
         worker_kind="", latency_threads=settings.latency_threads, k=settings.latency_k, options=options.to_dict(),
         quality=dict(result.metrics) if result is not None else {},
         one_query_ms=dict(result.latency.percentiles_ms) if result is not None else {},
@@ -76,12 +76,12 @@ def load_method(dataset: Dataset, spec: MethodSpec | str, settings: RunSettings,
             if kind == "threads":
                 built.retriever.set_timing_mode(True)
                 pool = ThreadPool(built.retriever, queries, settings.latency_k, options.workers, settings.warmup)
-                run = replace(run, cold_start=cold_start(dataset, canon.full, settings, queries,
+                run = replace(run, cold_start=cold_start(dataset, spec.full, settings, queries,
                                                          settings.latency_k).to_dict())
             else:
                 built.retriever.close()
                 built = None
-                pool = ProcessPool(dataset, canon.full, settings, queries, settings.latency_k, options.workers,
+                pool = ProcessPool(dataset, spec.full, settings, queries, settings.latency_k, options.workers,
                                    settings.warmup)
                 run = replace(run, cold_start=pool.cold_starts[0].to_dict())
             save()

@@ -177,8 +177,9 @@ def _process_main(dataset, spec: str, settings, queries, k, tasks, done, cancel,
     try:
         from bench.harness.runner import build_retriever
         from bench.harness.threads import limit_threads
+        from retrievers import resolve
 
-        built = build_retriever(dataset, spec, settings)
+        built = build_retriever(dataset, resolve(spec), settings)
         retriever = built.retriever
         retriever.set_timing_mode(True)
         with limit_threads(settings.latency_threads):
