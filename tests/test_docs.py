@@ -147,7 +147,7 @@ def test_the_docs_show_commands_and_the_expensive_list_is_current():
 
 def resolve(argv: tuple[str, ...]) -> tuple[list[str], click.Context]:
     """Parse ``argv`` through the real command tree, as ``bench`` would, without invoking anything."""
-    from bench.cli import cli
+    from bench.cli.app import cli
 
     path, command, args = [], cli, list(argv)
     ctx = command.make_context("bench", list(args))
@@ -181,7 +181,7 @@ def test_doc_command_parses(command: DocCommand, monkeypatch):
     """The command, its options and their values exist (`bench <command> --help` too); its method specs are valid."""
     from click.testing import CliRunner
 
-    from bench.cli import cli
+    from bench.cli.app import cli
 
     monkeypatch.chdir(REPO)  # paths in the docs are relative to the repository (sweeps/*.toml, reports/...)
     path, ctx = resolve(command.argv)

@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.data import load_dataset
+from bench.data.resolve import load_dataset
 from bench.core.errors import BenchError
-from bench.harness.runner import RunSettings, run_method
+from bench.harness.runner import run_method
+from bench.harness.settings import RunSettings
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
-from retrievers import Param, Retriever, registry
+from retrievers import registry
+from retrievers.base import Param, Retriever
 from retrievers.dense import methods
 from retrievers.dense.backends import IndexBackend
 from retrievers.dense.encoders import BERT

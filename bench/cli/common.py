@@ -11,12 +11,14 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-err_console = Console(stderr=True)
+from bench.core.console import make_console
+
+err_console = make_console(stderr=True)
 
 
 def out_console() -> Console:
-    """Wide enough for the leaderboard when stdout is a file or a CI log (rich would default to 80)."""
-    return Console() if sys.stdout.isatty() else Console(width=200)
+    """Wide enough for the leaderboard when stdout is a file or a CI log (rich would default to 80), lines unwrapped."""
+    return make_console()
 
 
 @contextlib.contextmanager

@@ -20,17 +20,32 @@ from bench.core.errors import BenchError
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level after correction.")
 @click.option("--measure", default="nDCG@10", show_default=True, help="Measure for sorting and the W/L/T column.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the markdown here (else print it).")
-def report(paths, baseline, test, alpha, measure, out) -> None:
+@click.option("--html", "html_dir", type=click.Path(file_okay=False), default=None,
+              help="Write a static HTML site here (leaderboards, trade-off charts, per-query pages; opens from disk). "
+                   "Example: --html site")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Where the per-query pages find query texts and titles (else $BENCH_DATA_DIR, the cache).")
+def report(paths, baseline, test, alpha, measure, out, html_dir, data_dir) -> None:
     """Leaderboards from result JSON files or folders: one table per dataset subset, significance vs a baseline.
 
     \b
     Examples:
       bench report runs --baseline bm25 --out runs/LEADERBOARD.md
       bench report runs/scifact/*/*.json --baseline bm25 --test randomization
+      bench report --html site runs --baseline bm25       # then open site/index.html in a browser
     """
     from bench.core import atomic
     from bench.reports.report import collect, group_by_subset, leaderboard_markdown, subsets_without_baseline
 
+    if html_dir:
+        from bench.reports.html import write_site
+
+        site = write_site(list(paths), html_dir, baseline=baseline, test=test, alpha=alpha, measure=measure,
+                          data_dir=data_dir)
+        err_console.print(escape(f"wrote {site.folder / 'index.html'} ({site.pages} pages, {site.results} results, "
+                                 f"{site.subsets} subsets)"), highlight=False)
+        if not out:
+            return
     results = collect(list(paths))
     if baseline:
         missing = subsets_without_baseline(group_by_subset(results), baseline)

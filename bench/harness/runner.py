@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Container, Iterator
 
-import numpy as np
 from rich.markup import escape
 from rich.progress import Progress
 
@@ -22,7 +21,7 @@ from bench import __version__ as bench_version
 from bench.harness import environment
 from bench.data.dataset import Dataset
 from bench.harness import machine_load
-from bench.harness.latency import measure_latency, summarize
+from bench.harness.latency import measure_latency, stage_timings
 from bench.harness.measures import evaluate
 from bench.harness.memory import current_rss_mb, peak_rss_mb_since_reset, reset_peak_rss
 from bench.encoding.models import local_model_identities, model_recipes
@@ -150,15 +149,16 @@ def measure(built: Built, dataset: Dataset, spec: ResolvedSpec, settings: RunSet
         for name, aux_run in retriever.auxiliary_runs().items()
     }
 
-    latency_ms, breakdown_ms, load, warmups = {}, {}, None, []
+    latency = Latency(k=settings.latency_k, threads=settings.latency_threads)
+    warmups = []
     if settings.measure_latency:
         retriever.set_timing_mode(True)  # e.g. a cross-encoder must not answer timed queries from its cache
         with limit_threads(settings.latency_threads):
             before = machine_load.snapshot()
             timings = _latency_run(retriever, dataset, settings, progress, label, warmups.append)
             load = machine_load.between(before, machine_load.snapshot())
-        latency_ms = summarize(timings)
-        breakdown_ms = {part: summarize(np.asarray(values)) for part, values in retriever.breakdown.items()}
+        latency = Latency.from_timings(timings, stage_timings(retriever), k=settings.latency_k,
+                                       threads=settings.latency_threads, load=load)
         if load.busy:
             context.warn(f"{label}: the machine was busy while latency was timed ({load.describe()}); "
                          "its latency figures are marked as such")
@@ -173,8 +173,7 @@ def measure(built: Built, dataset: Dataset, spec: ResolvedSpec, settings: RunSet
         dataset=SubsetInfo.from_json(dataset.describe()),
         settings=settings, reuse_key=reuse_key(dataset, spec, settings), metrics=aggregate,
         auxiliary_metrics=auxiliary, per_query=per_query, ties=ties,
-        latency=Latency(k=settings.latency_k, threads=settings.latency_threads, percentiles_ms=latency_ms,
-                        breakdown_ms=breakdown_ms, load=load),
+        latency=latency,
         qps=len(dataset.queries) / batch_seconds if batch_seconds > 0 else None, qps_threads=settings.threads,
         batch_seconds=batch_seconds,
         # index size per point: a query-time parameter can change it (rescore > 0 keeps the float vectors)

@@ -84,7 +84,9 @@ def bits_of(result: Result) -> int | None:
 BOTH, BOARD, SWEEP_ONLY = ("leaderboard", "sweep"), ("leaderboard",), ("sweep",)
 for _m, _tables in (("R@1", BOARD), ("R@3", BOARD), ("R@10", BOTH), ("R@100", BOTH), ("nDCG@10", BOTH), ("RR@10", BOARD)):
     register(Column(_m, _m, lambda r, m=_m: r.metrics.get(m), HIGHER, "{:.4f}", f"ir-measures {_m}", _tables))
-for _p, _tables in (("p50", BOTH), ("p95", BOARD), ("p99", BOTH)):
+# Latency columns are statistics of the raw per-query timings (``Latency.percentile``); p99.9 exists only for
+# results that kept them (older ones show "–"), which is why no default table shows it yet.
+for _p, _tables in (("p50", BOTH), ("p95", BOARD), ("p99", BOTH), ("p99.9", ())):
     register(Column(f"{_p}_ms", f"{_p} ms", lambda r, p=_p: r.latency.percentile(p), LOWER, "{:.2f}",
                     f"{_p} of one-query-at-a-time latency (end to end)", _tables))
 for _part, _tables in (("search", SWEEP_ONLY), ("encode", ()), ("first_stage", SWEEP_ONLY), ("rerank", SWEEP_ONLY)):

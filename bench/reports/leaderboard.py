@@ -60,6 +60,12 @@ def reference(results: list[Result]) -> Result:
     return next(r for r in results if r.latency.measured and r.latency_depth == common)
 
 
+def cells(results: list[Result]) -> list[list[tuple[str, bool]]]:
+    """Per row, per column of :func:`columns`: the cell text (with its †/‡/§ marks) and whether it is the column's
+    best; the markdown, terminal and HTML tables all render these, so their figures are the same."""
+    return _cells(results)
+
+
 def _cells(results: list[Result]) -> list[list[tuple[str, bool]]]:
     """Formatted cell text and whether it is the column's best value; † marks latency timed on a busy machine."""
     table = []
