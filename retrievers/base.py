@@ -177,6 +177,12 @@ class Retriever(Configurable, ABC):
         """Size of the built index on disk or in memory, for the leaderboard's "index MB"."""
         return 0
 
+    def load_workers(self) -> str:
+        """How ``bench load`` runs this method's concurrent workers: ``threads`` sharing this built index when
+        search releases the GIL (native code does the work), else ``processes`` each holding their own, since a
+        Python-bound search serves one query at a time however many threads ask."""
+        return "processes"
+
     def synchronize(self) -> None:
         """Wait for queued device work (CUDA) so a timer around ``search`` sees all of it."""
 

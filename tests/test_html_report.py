@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.data.resolve import load_dataset
 from bench.reports.html.charts import frontier
 from bench.reports.report import collect, leaderboard_markdown
 
@@ -136,7 +137,10 @@ def test_quick_tour_site_matches_markdown_and_shows_rankings(run_cli, tmp_path, 
     top = [line.split()[2] for line in trec if line.split()[0] == worst][:5]
     row = _row_html(page, worst)
     assert re.findall(r"<li><code>([^<]+)</code>", row)[:5] == top
-    assert "grade 0" in row or "grade 1" in row or "unjudged" in row
+    # each of them labelled with its judged grade in the qrels, or as unjudged
+    qrels = load_dataset("msmarco-dl19").qrels[worst]
+    labels = ["unjudged" if qrels.get(doc) is None else f"grade {qrels[doc]}" for doc in top]
+    assert re.findall(r'<span class="grade [^"]+">([^<]+)</span>', row)[:5] == labels
 
 
 def _row_html(page: Path, query_id: str) -> str:

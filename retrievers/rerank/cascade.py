@@ -95,6 +95,9 @@ class CascadeRetriever(Retriever):
     def index_bytes(self) -> int:
         return self.first.index_bytes()
 
+    def load_workers(self) -> str:
+        return self.first.load_workers()  # the rerankers score in torch (GIL released) or trivially
+
     def synchronize(self) -> None:
         self.first.synchronize()
         self.reranker.synchronize()
