@@ -73,7 +73,7 @@ EXPENSIVE_AS_SHOWN = {
 
 # The subset a runnable command is shrunk to, and a short latency run.
 SMALL = {"--corpus": "500", "--queries": "10", "--latency-queries": "3", "--warmup": "1", "--threads": "1"}
-SHRUNK_COMMANDS = ("run", "sweep")
+SHRUNK_COMMANDS = ("run", "sweep", "load")
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ def measuring_options(function):
         click.option("--batch-size", type=int, default=64, show_default=True, help="Texts per encoder batch for dense methods."),
         click.option("--latency-queries", type=int, default=None,
                      help="Time at most this many queries one at a time (default: all sampled queries)."),
-        click.option("--warmup", type=int, default=5, show_default=True, help="Untimed queries before the latency run."),
+        click.option("--warmup", type=int, default=5, show_default=True, help="At least this many untimed queries before the latency run; warm-up then goes on "
+                          "until the medians of successive windows agree (bounded), and the count is recorded."),
         click.option("--ties", type=click.Choice(["score", "returned"]), default="score", show_default=True,
                      help="score: evaluate as trec_eval does (sort by score, ties by doc id); returned: the method's own order."),
     ]

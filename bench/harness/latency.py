@@ -1,7 +1,8 @@
 """Per-query latency, measured the way a user's service would see it: one query at a time, end to end.
 
 Batch throughput hides tail latency, so quality is measured in a batch and latency separately,
-after a warm-up (JIT, caches, lazy model loading), with the device synchronised after each query.
+after a warm-up (JIT, caches, lazy model loading) that runs until the timing is stable (``bench.harness.warmup``),
+with the device synchronised after each query.
 """
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from bench.harness.warmup import WarmUp, warm_until_stable
 from retrievers.base import Retriever
+
 
 def measure_latency(
     retriever: Retriever,
@@ -19,12 +22,14 @@ def measure_latency(
     *,
     warmup: int = 5,
     on_query: Callable[[], None] | None = None,
+    on_warmup: Callable[[WarmUp], None] | None = None,
 ) -> np.ndarray:
-    """Milliseconds per query, in query order."""
+    """Milliseconds per query, in query order, after at least ``warmup`` queries and until stable."""
     items = list(queries.items())
-    for query_id, text in items[: min(warmup, len(items))]:
-        retriever.search({query_id: text}, k)
-        retriever.synchronize()
+    if items:
+        warmed = warm_until_stable(lambda i: _time_one(retriever, *items[i % len(items)], k), minimum=warmup)
+        if on_warmup:
+            on_warmup(warmed)
     retriever.breakdown.clear()
     timings = np.empty(len(items), dtype=np.float64)
     for position, (query_id, text) in enumerate(items):
@@ -35,6 +40,13 @@ def measure_latency(
         if on_query:
             on_query()
     return timings
+
+
+def _time_one(retriever: Retriever, query_id: str, text: str, k: int) -> float:
+    started = time.perf_counter_ns()
+    retriever.search({query_id: text}, k)
+    retriever.synchronize()
+    return (time.perf_counter_ns() - started) / 1e6
 
 
 def stage_timings(retriever: Retriever) -> dict[str, list[float]]:

@@ -150,11 +150,12 @@ def measure(built: Built, dataset: Dataset, spec: ResolvedSpec, settings: RunSet
     }
 
     latency = Latency(k=settings.latency_k, threads=settings.latency_threads)
+    warmups = []
     if settings.measure_latency:
         retriever.set_timing_mode(True)  # e.g. a cross-encoder must not answer timed queries from its cache
         with limit_threads(settings.latency_threads):
             before = machine_load.snapshot()
-            timings = _latency_run(retriever, dataset, settings, progress, label)
+            timings = _latency_run(retriever, dataset, settings, progress, label, warmups.append)
             load = machine_load.between(before, machine_load.snapshot())
         latency = Latency.from_timings(timings, stage_timings(retriever), k=settings.latency_k,
                                        threads=settings.latency_threads, load=load)
@@ -162,6 +163,8 @@ def measure(built: Built, dataset: Dataset, spec: ResolvedSpec, settings: RunSet
             context.warn(f"{label}: the machine was busy while latency was timed ({load.describe()}); "
                          "its latency figures are marked as such")
     stats = context.build.diagnostics() | built.record.diagnostics()
+    if warmups:  # how many queries the latency run's warm-up took to become stable (bench.harness.warmup)
+        stats["latency_warmup"] = warmups[-1].to_dict()
     params_used = dict(context.build.params_used)  # as of this point's query parameters
     result = Result(
         method=spec.key, method_spec=spec.full, method_given=str(spec), method_name=spec.method_name,
@@ -192,15 +195,7 @@ def _build_cost(record: BuildRecord, build_wall: float, index_bytes: int, peak_r
     take at the encoder's measured rate, and say so with ``encode_seconds_estimated``.
     """
     embeddings = record.embeddings
-    seconds = record.build_seconds
-    estimated = False
-    if seconds is None:
-        seconds = build_wall
-        not_encoded = n_docs - (embeddings.get("encoded_docs") or 0) if embeddings else 0
-        rate = embeddings.get("rate_docs_per_second")
-        if not_encoded and rate:
-            seconds += not_encoded / rate
-            estimated = True
+    seconds, estimated = record.cost_seconds(build_wall, n_docs)
     return BuildCost(seconds=seconds, wall_seconds=build_wall, encode_seconds_estimated=estimated,
                      index_bytes=index_bytes, peak_rss_mb=peak_rss_mb, rss_delta_mb=rss_delta_mb,
                      reused=bool(record.reused or embeddings.get("reused", False)),
@@ -225,14 +220,15 @@ def _quality_run(retriever, dataset: Dataset, k: int, progress, label: str) -> t
     return drop_self_hits(raw, k, dataset.corpus), seconds
 
 
-def _latency_run(retriever, dataset: Dataset, settings: RunSettings, progress, label: str):
+def _latency_run(retriever, dataset: Dataset, settings: RunSettings, progress, label: str, on_warmup=None):
     items = list(dataset.queries.items())
     if settings.latency_queries is not None:
         items = items[: settings.latency_queries]
     task = progress.add_task(f"{escape(label)}: latency", total=len(items)) if progress else None
     advance: Callable[[], None] | None = (lambda: progress.advance(task)) if progress else None
     # Exactly the depth a service would ask for: no +1 for the self-hit convention, which only evaluation needs.
-    timings = measure_latency(retriever, dict(items), settings.latency_k, warmup=settings.warmup, on_query=advance)
+    timings = measure_latency(retriever, dict(items), settings.latency_k, warmup=settings.warmup, on_query=advance,
+                             on_warmup=on_warmup)
     if progress:
         progress.remove_task(task)
     return timings
