@@ -1,8 +1,10 @@
 """The regression gate: re-run a small fixed job and compare it with a committed baseline.
 
-Quality is compared in absolute terms (metrics are deterministic for a fixed subset). Latency is
-never compared in milliseconds: each method's p50 is divided by a calibration loop timed in the same
-run, so a baseline recorded on one machine still gates a faster or slower one.
+Quality is compared in absolute terms (metrics are deterministic for a fixed subset). Latency, when there is no
+revision to compare with (``--against``, bench.gates.against), is never compared in milliseconds: each method's
+p50 is divided by a calibration loop timed in the same run, so a baseline recorded on one machine still gates a
+faster or slower one. Its tolerance is as wide as run-to-run drift on a shared machine, so every latency verdict
+states the slowdown it could detect at the speed measured (``detectable_factor``).
 """
 from __future__ import annotations
 
