@@ -137,3 +137,15 @@ def test_check_against_head_from_the_command_line(run_cli, tmp_path, shared_data
     assert "p50 ratio" in out and "head working tree" in out and "FAIL" not in out
     assert "A/B round 3 done" in err and "rounds in" in err
     assert (tmp_path / "runs" / "check" / "ab-comparison.json").exists()
+
+
+def test_absolute_check_states_the_slowdown_it_can_detect_from_what_it_measured():
+    from bench.gates.check import detectable_factor, detection_note
+
+    # a 10 ms method (calibration 10 ms): the x2 tolerance binds
+    assert detectable_factor(1.0, 1.0, 1.0, 10.0) == pytest.approx(2.0)
+    # a 0.16 ms method: the +1 ms slack binds, so only a ~7x slowdown fails
+    assert detectable_factor(0.016, 0.016, 1.0, 10.0) == pytest.approx(7.25)
+    # measured faster than the baseline now: a larger factor is needed to cross the same bound
+    assert detectable_factor(1.0, 0.5, 1.0, 10.0) == pytest.approx(4.0)
+    assert "detects slowdowns above about 7.2x" in detection_note(0.016, 0.016, 1.0, 10.0, 0.16)
