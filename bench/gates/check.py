@@ -165,7 +165,8 @@ def confirm_latency_failures(
             ratios = history.setdefault((verdict.method, verdict.check), [verdict.measured])
             ratios.append(again.measured)
             again.note = "measured " + ", ".join(f"{r:.4f}" for r in ratios) + (
-                ": failed every time" if again.status == "FAIL" else ": noise, passed on re-measurement")
+                ": failed every time" if again.status == "FAIL" else ": noise, passed on re-measurement") + (
+                f"; {again.note}" if again.note else "")
             verdicts[position] = again
     return verdicts
 
