@@ -83,7 +83,9 @@ def screenshot(page, name: str) -> None:
 
 
 def _subset_page(site: Path) -> Path:
-    return next(site.glob("datasets/scifact/full-*/index.html"))
+    """The page of the committed scifact leaderboard (its folder name is the subset's, as in reports/runs)."""
+    folder = next((ROOT / "reports" / "runs" / "scifact").glob("full-*"))
+    return site / "datasets" / "scifact" / folder.name / "index.html"
 
 
 def test_every_main_page_loads_without_errors_or_network(site, open_page):
