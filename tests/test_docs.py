@@ -56,6 +56,9 @@ EXPENSIVE_AS_SHOWN = {
     "bench load --methods \"biencoder,binary:rescore=100,ivf:nlist=1024,nprobe=16\" --dataset scifact --corpus 100k",
     # the gates: a dense job, every published figure, and a command that rewrites the committed baseline
     "bench check --baseline reports/baseline.json",
+    # A/B against a revision: minutes of worker rounds; run as documented by tests/test_gate_against.py
+    "bench check --baseline small.json --against HEAD --budget 20",
+    "bench check --against main",
     "bench check --update-baseline",
     "bench reproduce --out runs/REPRODUCTION.md",
     # training (tens of minutes) and what benchmarks its output (a model folder that only training writes)
