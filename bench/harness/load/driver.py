@@ -95,12 +95,18 @@ def load_method(dataset: Dataset, spec: ResolvedSpec | MethodSpec | str, setting
             save()
             closed_reserve = sum(2 * options.closed_seconds for _ in options.clients)
             seeds = iter(range(options.seed, options.seed + 10_000))
+
+            def length(rate: float) -> float:
+                """The step's length, stretched (up to 4x) so a low rate still offers enough arrivals to judge the
+                SLO's percentile (``SLO.min_answers``, with 50% to spare)."""
+                return min(4 * options.step_seconds, max(options.step_seconds, 1.5 * slo.min_answers / rate))
+
             _, why = capacity_search(
-                lambda rate: open_step(pool, rate, options.step_seconds, slo, seed=next(seeds),
+                lambda rate: open_step(pool, rate, length(rate), slo, seed=next(seeds),
                                        lag_bound_ms=options.lag_bound_ms,
                                        max_queries=options.max_queries - budget.queries_done),
                 start_rate(options, p50), growth=options.growth, precision=options.precision,
-                step_seconds=options.step_seconds, budget=budget, reserve=closed_reserve, on_step=record)
+                step_seconds=length, budget=budget, reserve=closed_reserve, on_step=record)
             for clients in options.clients:
                 if budget.left() < 2 * options.closed_seconds:
                     why += "; closed-loop curve cut by the time budget"
