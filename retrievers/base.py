@@ -61,6 +61,7 @@ class BuildRecord:
     params_used: dict[str, Any] = field(default_factory=dict)
     embeddings: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    estimated: bool = False  # build_seconds holds an estimate (a fusion whose arm's vectors came from the cache)
 
     def diagnostics(self) -> dict[str, Any]:
         """The result's ``stats``: everything but the fields the build cost and parameters already report."""
@@ -71,9 +72,21 @@ class BuildRecord:
             found["index_reused"] = True
         return found
 
+    def cost_seconds(self, wall: float, n_docs: int) -> tuple[float, bool]:
+        """(what building costs in seconds, whether part of it is estimated), even when a cache made this build
+        instant: a reused index reports its original build time; vectors taken from the embedding cache add the
+        time encoding them would take at the encoder's measured rate (the estimate)."""
+        if self.build_seconds is not None:
+            return self.build_seconds, self.estimated
+        not_encoded = n_docs - (self.embeddings.get("encoded_docs") or 0) if self.embeddings else 0
+        rate = self.embeddings.get("rate_docs_per_second")
+        if not_encoded and rate:
+            return wall + not_encoded / rate, True
+        return wall, False
+
     def copy(self) -> "BuildRecord":
         return BuildRecord(self.build_seconds, self.reused, self.index_reused, dict(self.params_used),
-                           dict(self.embeddings), dict(self.extra))
+                           dict(self.embeddings), dict(self.extra), self.estimated)
 
 
 @dataclass
@@ -129,6 +142,10 @@ class Configurable:
 
 
 class Retriever(Configurable, ABC):
+    # True when one search call records one value per part of ``breakdown`` that a composing method (a cascade
+    # over it) should show as its own stages (a fusion's arms and fusion step)
+    exposes_stages: ClassVar[bool] = False
+
     def __init__(self, context: Context, **values: Any) -> None:
         super().__init__(context, **values)
         # Milliseconds per part of a search call (e.g. "encode", "search"), for the latency split.

@@ -40,8 +40,11 @@ def _info(name: str, cls, role: str) -> MethodInfo:
 
 
 def catalog() -> list[MethodInfo]:
-    """First stages in registry order, then rerankers (composed as ``first_stage>>name``)."""
+    """First stages in registry order, fusion (composed as ``A+B``), then rerankers (``first_stage>>name``)."""
+    from retrievers.fusion.retriever import FusionRetriever
+
     methods = [_info(name, retriever_class(name), "first stage") for name in REGISTRY]
+    methods.append(_info("A+B", FusionRetriever, "fusion of first stages"))
     for name in RERANKERS:
         cls = reranker_class(name)
         role = "sanity reranker" if cls.__module__.endswith(".sanity") else "reranker"

@@ -53,6 +53,9 @@ EXPENSIVE_AS_SHOWN = {
     "--sizes 10k,50k,100k,200k --project 1m,8.8m --budget-ms 100",
     # the gates: a dense job, every published figure, and a command that rewrites the committed baseline
     "bench check --baseline reports/baseline.json",
+    # A/B against a revision: minutes of worker rounds; run as documented by tests/test_gate_against.py
+    "bench check --baseline small.json --against HEAD --budget 20",
+    "bench check --against main",
     "bench check --update-baseline",
     "bench reproduce --out runs/REPRODUCTION.md",
     # training (tens of minutes) and what benchmarks its output (a model folder that only training writes)

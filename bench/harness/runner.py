@@ -195,15 +195,7 @@ def _build_cost(record: BuildRecord, build_wall: float, index_bytes: int, peak_r
     take at the encoder's measured rate, and say so with ``encode_seconds_estimated``.
     """
     embeddings = record.embeddings
-    seconds = record.build_seconds
-    estimated = False
-    if seconds is None:
-        seconds = build_wall
-        not_encoded = n_docs - (embeddings.get("encoded_docs") or 0) if embeddings else 0
-        rate = embeddings.get("rate_docs_per_second")
-        if not_encoded and rate:
-            seconds += not_encoded / rate
-            estimated = True
+    seconds, estimated = record.cost_seconds(build_wall, n_docs)
     return BuildCost(seconds=seconds, wall_seconds=build_wall, encode_seconds_estimated=estimated,
                      index_bytes=index_bytes, peak_rss_mb=peak_rss_mb, rss_delta_mb=rss_delta_mb,
                      reused=bool(record.reused or embeddings.get("reused", False)),

@@ -68,6 +68,10 @@ class CascadeRetriever(Retriever):
         first = self.first.search(queries, max(k, depth))
         self.first.synchronize()
         self.record("first_stage", (time.perf_counter_ns() - started) / 1e6)
+        if self.first.exposes_stages:  # a fusion's arms and fusion step, as stages of this cascade
+            for part, values in self.first.breakdown.items():
+                if values:
+                    self.record(part, values[-1])
         started = time.perf_counter_ns()
         results = {}
         for query_id, hits in first.items():
