@@ -119,7 +119,7 @@ def _pages(results: list[Result], all_boards: list[Board], loads: dict[tuple[str
     footer = _footer(results)
     pages: dict[str, str] = {}
     families = scale_families(r for b in all_boards for r in b.results)
-    scale_hrefs: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    scale_hrefs: dict[str, list[tuple[str, str]]] = {}  # subset folder -> links to its scale pages
     scale_index: list[tuple[str, str]] = []
     for key, members in sorted(families.items()):
         name = f"scale/{slug(members[0].dataset.name)}-{hashlib.sha256(key.encode()).hexdigest()[:8]}.html"
