@@ -212,7 +212,7 @@ def test_old_schema_and_missing_latency_render_pages_that_say_what_is_missing(ru
     points = {p["label"]: p for p in json.loads(spec)["points"]}
     assert points["dense"]["v"]["qps"] is None and points["bm25"]["v"]["p50_ms"] == 1.5
     index = (site / "index.html").read_text(encoding="utf-8")
-    assert "Files not read" in index and "schema 99 is newer" in index
+    assert "Not shown" in index and "schema 99 is newer" in index
     queries = next(site.glob("datasets/toy/*/queries/tfidf-*.html")).read_text(encoding="utf-8")
     assert "dataset <code>toy</code> was not found locally" in queries and "no run file" in queries
 
@@ -270,6 +270,7 @@ def test_load_runs_render_their_capacity_and_curves(run_cli, tmp_path):
     _write(runs / "toy", "bm25.json", result)
     _write(runs / "toy" / "load", "bm25.json", load_run_json(result["dataset"]))
     _write(runs / "toy" / "load", "broken.json", {"steps": [], "slo": "p99<=50ms", "schema": 99})
+    _write(runs / "other" / "load", "bm25.json", load_run_json(result["dataset"] | {"fingerprint": "elsewhere"}))
     site = tmp_path / "site"
     code, _, err = run_cli("report", "--html", str(site), str(runs))
     assert code == 0, err
@@ -282,6 +283,7 @@ def test_load_runs_render_their_capacity_and_curves(run_cli, tmp_path):
     assert figure["data"][0]["x"] == [100.0, 200.0, 400.0] and figure["data"][3]["y"] == [50.0, 50.0]
     index = (site / "index.html").read_text(encoding="utf-8")
     assert "load result schema 99 is newer" in index and "bm25.json: not a bench result" not in index
+    assert "subset elsewhere: load run of bm25 (no result of that subset was read" in index
 
 
 def read_table_text(text: str, table_id: str) -> TableReader:

@@ -23,7 +23,7 @@ from bench.reports.html.markup import ASSETS, PLOTLY_FILE, esc, page
 from bench.reports.html.queries import TOP_DOCS, query_body, query_title, reference_line
 from bench.reports.html.scale_page import scale_body, scale_title
 from bench.reports.html.subset_page import subset_body, subset_heading
-from bench.reports.html.texts import read_ranking, subset_texts
+from bench.reports.html.texts import forget, read_ranking, subset_texts
 from bench.reports.report import Board, boards, collect_with_skipped
 
 MARKER = ".bench-site"  # names a folder this command wrote, so it may be replaced; anything else is refused
@@ -49,8 +49,11 @@ def write_site(paths: list[str], out: str | Path, *, baseline: str | None = None
         found = sorted({m for r in results for m in r.metrics})
         raise BenchError(f"--measure {measure}: no result has it (measures found: {', '.join(found)})")
     plotly_js = _plotly_js()
-    pages = _pages(results, boards(results, baseline, test, alpha, measure), by_subset(load_runs), skipped, paths,
-                   baseline, measure, data_dir)
+    try:
+        pages = _pages(results, boards(results, baseline, test, alpha, measure), by_subset(load_runs), skipped, paths,
+                       baseline, measure, data_dir)
+    finally:
+        forget()
     with atomic.staged_dir(out) as staging:
         staging.chmod(0o755)  # a staging folder is private (0700); a published site is read by others
         for relative, text in pages.items():
@@ -116,7 +119,7 @@ def _pages(results: list[Result], all_boards: list[Board], loads: dict[tuple[str
     footer = _footer(results)
     pages: dict[str, str] = {}
     families = scale_families(r for b in all_boards for r in b.results)
-    scale_hrefs: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    scale_hrefs: dict[str, list[tuple[str, str]]] = {}  # subset folder -> links to its scale pages
     scale_index: list[tuple[str, str]] = []
     for key, members in sorted(families.items()):
         name = f"scale/{slug(members[0].dataset.name)}-{hashlib.sha256(key.encode()).hexdigest()[:8]}.html"
