@@ -188,6 +188,15 @@ def test_bad_slo_is_one_line(text, message):
         SLO.parse(text)
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--slo", "p99=50"], "no unit"), (["--slo", "p95.5=5ms"], "unknown percentile"),
+    (["--start-qps", "0"], "must be > 0"), (["--step-seconds", "0"], "must be > 0"),
+    (["--clients", "two"], "whole numbers"), (["--target-qps", "-1"], "must be > 0")])
+def test_bad_load_options_are_one_line(run_cli, args, message):
+    code, out, err = run_cli("load", "--dataset", "scifact", *args)
+    assert code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) <= 2
+
+
 def test_slo_parsing_and_bad_options():
     assert SLO.parse("p99=50ms").min_answers == 100 and SLO.parse("p50=1ms").min_answers == 2
     slo = SLO.parse("p50=2ms,p99.9=0.5s")
