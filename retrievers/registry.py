@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from bench.core.errors import BenchError
-from retrievers.base import Configurable, Context, Retriever
+from retrievers.base import Configurable, Context, MethodFacts, Retriever
 from retrievers.spec import MethodSpec, canonical_params, format_value, parse_spec, resolve_params
 
 # name -> "module:Class"; imported lazily so `bench tfidf` never pays for torch or the JVM.
@@ -151,3 +151,15 @@ def build(spec: ResolvedSpec | str, context: Context) -> Retriever:
 
         return CascadeRetriever(context, build(spec.first, context), spec.cls(context, **spec.config))
     return spec.cls(context, **spec.config)
+
+
+def facts_for(method_name: str, params: Mapping[str, Any]) -> MethodFacts:
+    """The facts a method declares (``Configurable.facts``) for a stored result's method and parameters; a cascade
+    is its reranker's. Values missing from an older result take their declared defaults; a method no longer
+    registered declares nothing."""
+    name = method_name.rpartition(">>")[2] if ">>" in method_name else method_name
+    try:
+        cls = reranker_class(name) if ">>" in method_name else retriever_class(name)
+    except BenchError:
+        return MethodFacts()
+    return cls.facts({key: param.default for key, param in cls.params.items()} | dict(params))

@@ -11,7 +11,7 @@ from bench.data import load_dataset
 from bench.core.errors import BenchError
 from bench.harness.runner import RunSettings, run_method
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
-from retrievers import Param, Retriever, registry
+from retrievers import BuildReport, Param, Retriever, registry
 from retrievers.dense import methods
 from retrievers.dense.backends import IndexBackend
 from retrievers.dense.encoders import BERT
@@ -36,6 +36,16 @@ class WordOverlap(Retriever):
             scored = sorted(((len(words & doc), doc_id) for doc_id, doc in self.docs.items()), key=lambda s: (-s[0], s[1]))
             out[query_id] = [(doc_id, float(score)) for score, doc_id in scored[:k]]
         return out
+
+
+class CachedOverlap(WordOverlap):
+    """Toy method that says what it built: a (pretend) cached index and a diagnostic of its own."""
+
+    name = "cached-overlap"
+
+    def index(self, dataset):
+        super().index(dataset)
+        return BuildReport(build_seconds=42.0, reused=True, extra={"vocabulary": len(set().union(*self.docs.values()))})
 
 
 class NumpyBackend(IndexBackend):
@@ -65,6 +75,20 @@ def test_a_new_method_is_one_class_and_one_registry_line(toy, monkeypatch):
     assert result.metrics["R@10"] > 0 and run["q1"][0][0] == "d1"
     with pytest.raises(BenchError, match="not a valid bool"):
         registry.resolve("overlap:lowercase=maybe")
+
+
+def test_what_index_returns_is_what_the_result_records(toy, monkeypatch):
+    """A retriever reports its build by returning it; nothing is written into the runner's Context."""
+    from dataclasses import fields
+
+    from retrievers import Context
+
+    monkeypatch.setitem(registry.REGISTRY, "cached-overlap", f"{__name__}:CachedOverlap")
+    result, _ = run_method(toy, "cached-overlap", RunSettings(out_dir=None, warmup=0, measure_latency=False))
+    words = {word for doc in toy.corpus.values() for word in doc.flat().lower().split()}
+    assert result.build.seconds == 42.0 and result.build.reused and result.build.wall_seconds < 42.0
+    assert result.stats == {"vocabulary": len(words)}
+    assert "build" not in {field.name for field in fields(Context)}
 
 
 def test_a_new_index_backend_is_one_class_and_one_registry_line(toy, tiny_model, monkeypatch):
@@ -137,3 +161,4 @@ def test_a_new_column_is_one_registry_line_and_shows_everywhere(toy, monkeypatch
     assert "docs per query" in header and f"| {expected} |" in markdown([result])
     assert "docs per query" in [c.header for c in sweep_columns([result], None)]
     assert ResultSet([result]).to_pandas().loc[0, "docs_per_query"] == pytest.approx(float(expected), abs=0.05)
+

@@ -32,7 +32,7 @@ from bench.harness.settings import RunSettings
 from bench.harness.threads import limit_threads
 from bench.harness.ties import tie_report
 from retrievers import Context, Hits, ResolvedSpec, Retriever, registry
-from retrievers.base import BuildRecord
+from retrievers.base import BuildReport
 
 QUALITY_CHUNK = 1000
 _DOC_ID = operator.itemgetter(0)
@@ -75,7 +75,7 @@ class Built:
     wall: float
     peak_rss_mb: float
     rss_delta_mb: float
-    record: BuildRecord  # as reported by index(); query parameters may later change params_used
+    report: BuildReport  # what index() returned
 
 
 def build_retriever(dataset: Dataset, spec: ResolvedSpec, settings: RunSettings, progress: Progress | None = None,
@@ -91,13 +91,13 @@ def build_retriever(dataset: Dataset, spec: ResolvedSpec, settings: RunSettings,
         peak_was_reset = reset_peak_rss()
         started = time.perf_counter()
         with limit_threads(settings.threads):
-            retriever.index(dataset)
+            report = retriever.index(dataset) or BuildReport()  # None: the method had nothing to report
             retriever.synchronize()
         wall = time.perf_counter() - started
         peak_rss_mb = peak_rss_mb_since_reset() if peak_was_reset else None
         if peak_rss_mb is None:  # no /proc: the process-lifetime peak (an upper bound in a sweep)
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return Built(retriever, context, wall, peak_rss_mb, current_rss_mb() - rss_before, context.build.copy())
+        return Built(retriever, context, wall, peak_rss_mb, current_rss_mb() - rss_before, report)
     except BaseException:
         retriever.close()
         raise
@@ -162,8 +162,7 @@ def measure(built: Built, dataset: Dataset, spec: ResolvedSpec, settings: RunSet
         if load.busy:
             context.warn(f"{label}: the machine was busy while latency was timed ({load.describe()}); "
                          "its latency figures are marked as such")
-    stats = context.build.diagnostics() | built.record.diagnostics()
-    params_used = dict(context.build.params_used)  # as of this point's query parameters
+    params_used = retriever.params_used()  # as of this point's query parameters
     result = Result(
         method=spec.key, method_spec=spec.full, method_given=str(spec), method_name=spec.method_name,
         params=dict(retriever.config) | params_used, params_used=params_used,
@@ -176,16 +175,16 @@ def measure(built: Built, dataset: Dataset, spec: ResolvedSpec, settings: RunSet
         qps=len(dataset.queries) / batch_seconds if batch_seconds > 0 else None, qps_threads=settings.threads,
         batch_seconds=batch_seconds,
         # index size per point: a query-time parameter can change it (rescore > 0 keeps the float vectors)
-        build=_build_cost(built.record, built.wall, retriever.index_bytes(), built.peak_rss_mb, built.rss_delta_mb,
+        build=_build_cost(built.report, built.wall, retriever.index_bytes(), built.peak_rss_mb, built.rss_delta_mb,
                           len(dataset.corpus)),
-        stats=stats, warnings=tuple(dataset.warnings) + tuple(context.warnings), hardware=environment.hardware(),
+        stats=built.report.diagnostics(), warnings=tuple(dataset.warnings) + tuple(context.warnings), hardware=environment.hardware(),
         versions=environment.versions(), git_commit=environment.git_commit(),
         timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     return result, run
 
 
-def _build_cost(record: BuildRecord, build_wall: float, index_bytes: int, peak_rss_mb: float, rss_delta_mb: float,
+def _build_cost(report: BuildReport, build_wall: float, index_bytes: int, peak_rss_mb: float, rss_delta_mb: float,
                 n_docs: int) -> BuildCost:
     """What building costs, even when a cache made this run's build instant.
 
@@ -193,20 +192,19 @@ def _build_cost(record: BuildRecord, build_wall: float, index_bytes: int, peak_r
     document whose vector came from the cache instead of being encoded now, the time encoding it would
     take at the encoder's measured rate, and say so with ``encode_seconds_estimated``.
     """
-    embeddings = record.embeddings
-    seconds = record.build_seconds
+    embeddings = report.embeddings
+    seconds = report.build_seconds
     estimated = False
     if seconds is None:
         seconds = build_wall
-        not_encoded = n_docs - (embeddings.get("encoded_docs") or 0) if embeddings else 0
-        rate = embeddings.get("rate_docs_per_second")
-        if not_encoded and rate:
-            seconds += not_encoded / rate
+        not_encoded = n_docs - embeddings.encoded_docs if embeddings is not None else 0
+        if not_encoded and embeddings.rate_docs_per_second:
+            seconds += not_encoded / embeddings.rate_docs_per_second
             estimated = True
     return BuildCost(seconds=seconds, wall_seconds=build_wall, encode_seconds_estimated=estimated,
                      index_bytes=index_bytes, peak_rss_mb=peak_rss_mb, rss_delta_mb=rss_delta_mb,
-                     reused=bool(record.reused or embeddings.get("reused", False)),
-                     encoded_docs=embeddings.get("encoded_docs"))
+                     reused=report.reused or (embeddings is not None and embeddings.reused),
+                     encoded_docs=embeddings.encoded_docs if embeddings is not None else None)
 
 
 def _quality_run(retriever, dataset: Dataset, k: int, progress, label: str) -> tuple[dict[str, Hits], float]:
