@@ -1,7 +1,9 @@
-"""Extending bench is one class and one registry line: a toy method and a toy index backend, added here,
-run through the real runner like the built-in ones; and every encoder works with every index backend."""
+"""Extending bench is one class and one registration each: a toy method, index backend, column and executor, added
+here, run through the real job and runner like the built-in ones (a measure needs neither: any ir-measures name is
+one); and every encoder works with every index backend."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +64,26 @@ class NumpyBackend(IndexBackend):
         scores = queries @ self.vectors.T
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(scores, order, axis=1), order
+
+
+class ReversedExecutor:
+    """Toy executor: measures the build groups in this process, last group first (where, never what)."""
+
+    shard_encoder = None  # corpus shards are encoded in this process
+    order: list[str] = []
+
+    def run_groups(self, dataset, groups, settings, progress=None, on_warning=None):
+        from bench.harness.runner import run_group
+
+        for members in reversed(groups):
+            for spec, (result, ranking) in zip(members, run_group(dataset, members, settings, progress, on_warning)):
+                self.order.append(result.method)
+                yield spec, result, ranking
+
+
+@contextlib.contextmanager
+def open_reversed(threads, device, address, workers):
+    yield ReversedExecutor()
 
 
 @pytest.fixture
@@ -162,3 +184,30 @@ def test_a_new_column_is_one_registry_line_and_shows_everywhere(toy, monkeypatch
     assert "docs per query" in [c.header for c in sweep_columns([result], None)]
     assert ResultSet([result]).to_pandas().loc[0, "docs_per_query"] == pytest.approx(float(expected), abs=0.05)
 
+
+def test_a_new_executor_is_one_module_and_one_registry_line(toy, monkeypatch):
+    from bench.harness import executors
+    from bench.harness.job import Job
+
+    monkeypatch.setitem(executors.EXECUTORS, "reversed", f"{__name__}:open_reversed")  # the one registry line
+    monkeypatch.setattr(ReversedExecutor, "order", [])
+    job = Job.create("tfidf,tfidf:sublinear_tf=true", dataset="toy", out_dir=None, executor="reversed",
+                     measure_latency=False)
+    here = Job.create("tfidf,tfidf:sublinear_tf=true", dataset="toy", out_dir=None, measure_latency=False)
+    results, local = job.run(toy).results, here.run(toy).results
+    assert ReversedExecutor.order == ["tfidf:sublinear_tf=true", "tfidf"]  # it decided where and when
+    assert [r.method for r in results] == ["tfidf", "tfidf:sublinear_tf=true"]  # the job keeps its order
+    assert [r.metrics for r in results] == [r.metrics for r in local]  # and the numbers are the local ones
+    with pytest.raises(BenchError, match="--executor must be one of local, ray, reversed, not 'nowhere'"):
+        Job.create("tfidf", dataset="toy", executor="nowhere")
+
+
+def test_a_measure_is_any_ir_measures_name_and_becomes_a_column(toy):
+    """No file and no registration: a measure ir-measures knows is computed by it and shown by the tables."""
+    from bench.reports.leaderboard import markdown
+
+    result, _ = run_method(toy, "tfidf", RunSettings(out_dir=None, warmup=0, measure_latency=False,
+                                                     measures=("nDCG@10", "P@2", "Judged@3")))
+    assert set(result.metrics) == {"nDCG@10", "P@2", "Judged@3"} and 0 <= result.metrics["P@2"] <= 1
+    header = next(line for line in markdown([result]).splitlines() if line.startswith("| Method"))
+    assert "P@2" in header and "Judged@3" in header

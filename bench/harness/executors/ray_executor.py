@@ -222,3 +222,7 @@ class RayExecutor:
             for spec, (result, ranking) in zip(members, measured):
                 yield spec, result, ranking
 
+
+def open_ray(threads: int, device: str, address: str | None, workers: int | None) -> RayExecutor:
+    """The registered factory (``bench.harness.executors.EXECUTORS``): connects on enter, shuts down what it started."""
+    return RayExecutor(address, workers, threads, device)
