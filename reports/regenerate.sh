@@ -5,7 +5,7 @@
 # the default re-measures everything.
 set -euo pipefail
 OVERWRITE="${OVERWRITE:-always}"
-steps="${*:-leaderboards runtimes sweeps rerank reproduce baseline scale ann100k train}"
+steps="${*:-leaderboards runtimes sweeps rerank reproduce baseline scale ann100k train site}"
 M=sentence-transformers/all-MiniLM-L6-v2
 for step in $steps; do case "$step" in
 leaderboards)
@@ -119,5 +119,11 @@ train)
 report)
   bench report reports/runs reports/sweeps/msmarco-dl19 reports/sweeps/scifact/fulldocs-50q-* --baseline bm25 \
     --out reports/LEADERBOARD.md
+  ;;
+site)
+  # the committed runs as a static HTML site (open reports/site/index.html from disk: no server, no network);
+  # query texts and titles come from BENCH_DATA_DIR; run files are not committed, so no top documents are shown
+  bench report --html reports/site reports/runs reports/sweeps/msmarco-dl19 reports/sweeps/scifact/fulldocs-50q-* \
+    --baseline bm25   # the inputs of LEADERBOARD.md
   ;;
 esac; done

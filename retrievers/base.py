@@ -60,6 +60,7 @@ class BuildReport:
     index_reused: bool = False
     embeddings: EmbeddingStats | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    estimated: bool = False  # build_seconds holds an estimate (a fusion whose arm's vectors came from the cache)
 
     def diagnostics(self) -> dict[str, Any]:
         """The result's ``stats``: everything but the fields the build cost already reports."""
@@ -69,6 +70,23 @@ class BuildReport:
         if self.index_reused:
             found["index_reused"] = True
         return found
+
+    @property
+    def all_reused(self) -> bool:
+        """Nothing was built or encoded now: the index, or every vector, came from the cache."""
+        return self.reused or (self.embeddings is not None and self.embeddings.reused)
+
+    def cost_seconds(self, wall: float, n_docs: int) -> tuple[float, bool]:
+        """(what building costs in seconds, whether part of it is estimated), even when a cache made this build
+        instant: a reused index reports its original build time; vectors taken from the embedding cache add the
+        time encoding them would take at the encoder's measured rate (the estimate)."""
+        if self.build_seconds is not None:
+            return self.build_seconds, self.estimated
+        embeddings = self.embeddings
+        not_encoded = n_docs - embeddings.encoded_docs if embeddings is not None else 0
+        if not_encoded and embeddings.rate_docs_per_second:
+            return wall + not_encoded / embeddings.rate_docs_per_second, True
+        return wall, False
 
 
 @dataclass(frozen=True)
@@ -150,6 +168,10 @@ class Configurable:
 
 
 class Retriever(Configurable, ABC):
+    # True when one search call records one value per part of ``breakdown`` that a composing method (a cascade
+    # over it) should show as its own stages (a fusion's arms and fusion step)
+    exposes_stages: ClassVar[bool] = False
+
     def __init__(self, context: Context, **values: Any) -> None:
         super().__init__(context, **values)
         # Milliseconds per part of a search call (e.g. "encode", "search"), for the latency split.
@@ -186,6 +208,12 @@ class Retriever(Configurable, ABC):
     def index_bytes(self) -> int:
         """Size of the built index on disk or in memory, for the leaderboard's "index MB"."""
         return 0
+
+    def load_workers(self) -> str:
+        """How ``bench load`` runs this method's concurrent workers: ``threads`` sharing this built index when
+        search releases the GIL (native code does the work), else ``processes`` each holding their own, since a
+        Python-bound search serves one query at a time however many threads ask."""
+        return "processes"
 
     def synchronize(self) -> None:
         """Wait for queued device work (CUDA) so a timer around ``search`` sees all of it."""

@@ -40,6 +40,8 @@ def _info(name: str, cls) -> MethodInfo:
 
 
 def catalog() -> list[MethodInfo]:
-    """First stages in registry order, then rerankers (composed as ``first_stage>>name``)."""
-    return ([_info(name, retriever_class(name)) for name in REGISTRY]
+    """First stages in registry order, fusion (composed as ``A+B``), then rerankers (``first_stage>>name``)."""
+    from retrievers.fusion.retriever import FusionRetriever
+
+    return ([_info(name, retriever_class(name)) for name in REGISTRY] + [_info("A+B", FusionRetriever)]
             + [_info(f"A>>{name}", reranker_class(name)) for name in RERANKERS])

@@ -13,7 +13,8 @@ from typing import Any, Mapping
 
 from bench.core.errors import BenchError
 from retrievers.base import Configurable, Context, MethodFacts, Retriever
-from retrievers.spec import MethodSpec, canonical_params, format_value, parse_spec, resolve_params
+from retrievers.spec import (MethodSpec, bracket, canonical_params, format_value, is_fusion, parse_spec, resolve_params,
+                             split_arms, top_level)
 
 # name -> "module:Class"; imported lazily so `bench tfidf` never pays for torch or the JVM.
 REGISTRY: dict[str, str] = {
@@ -37,6 +38,8 @@ RERANKERS: dict[str, str] = {
 # a branch in ``_resolve``/``_keys`` that fills ``stages``, and one in ``build`` that composes the built stages.
 SINGLE = "single"    # one registered retriever: ``bm25:k1=1.2``
 CASCADE = "cascade"  # ``stages[0]>>reranker``: the node's own class and values are the reranker's
+FUSION = "fusion"    # ``stages[0]+stages[1]+...``: two or more first stages fused; the node's values are the fusion's
+FUSION_SOURCE = "retrievers.fusion.retriever:FusionRetriever"
 
 
 def _load(path: str):
@@ -95,6 +98,11 @@ class ResolvedSpec:
         """A cascade's first stage."""
         return self.stages[0]
 
+    @property
+    def arms(self) -> tuple["ResolvedSpec", ...]:
+        """A fusion's arms, in the order written."""
+        return self.stages if self.kind == FUSION else ()
+
     def leaves(self) -> list[dict[str, str]]:
         """Every stage's full parameters as canonical text, first stage first (what model identities are read from)."""
         found = [leaf for stage in self.stages for leaf in stage.leaves()]
@@ -129,18 +137,43 @@ def resolve(spec: "ResolvedSpec | MethodSpec | str") -> ResolvedSpec:
     if isinstance(spec, ResolvedSpec):
         return spec
     given = parse_spec(spec) if isinstance(spec, str) else spec
-    if ">>" in given.name:
-        first_text, _, name = given.name.rpartition(">>")
+    cascades = top_level(given.name, ">>")  # never one inside an arm's brackets
+    if cascades:
+        first_text, name = given.name[: cascades[-1]], given.name[cascades[-1] + 2 :]
         first = resolve(first_text)
         cls = reranker_class(name)
         values = _own(name, cls, given.params)
         key, full, build_key, query = _keys(name, cls, values)
         return ResolvedSpec(given, CASCADE, name, RERANKERS[name], values, f"{first.key}>>{key}", f"{first.full}>>{full}",
                             f"{first.full}>>{build_key}", query, (first,))
+    if is_fusion(given.name):
+        return _resolve_fusion(given)
     cls = retriever_class(given.name)
     values = _own(given.name, cls, given.params)
     key, full, build_key, query = _keys(given.name, cls, values)
     return ResolvedSpec(given, SINGLE, given.name, REGISTRY[given.name], values, key, full, build_key, query)
+
+
+def _resolve_fusion(given: MethodSpec) -> ResolvedSpec:
+    """``A+B:fusion=...``: each arm resolved on its own (its own parameters, in brackets); the node's values are the
+    fusion's. Every fusion value is query-time, so the build key is the arms' full specs: a sweep over alpha, k,
+    depth or the fusion method builds the arms once."""
+    arms = tuple(resolve(arm) for arm in split_arms(given.name))
+    cls = _load(FUSION_SOURCE)
+    try:
+        values = _own(given.name, cls, given.params)
+    except BenchError as error:
+        if "has no parameter" not in str(error):
+            raise
+        raise BenchError(f"{error}; an arm's own parameters go in brackets: [biencoder:model=...]+bm25") from None
+    problem = cls.check_arms(len(arms), values)
+    if problem:
+        raise BenchError(f"method '{given.name}': {problem}")
+    full, short = canonical_params(values, cls.params)
+    arms_key = "+".join(bracket(arm.key) for arm in arms)
+    arms_full = "+".join(bracket(arm.full) for arm in arms)
+    return ResolvedSpec(given, FUSION, "fusion", FUSION_SOURCE, values, str(MethodSpec(arms_key, short)),
+                        str(MethodSpec(arms_full, full)), arms_full, dict(values), arms)
 
 
 def build(spec: ResolvedSpec | str, context: Context) -> Retriever:
@@ -150,16 +183,23 @@ def build(spec: ResolvedSpec | str, context: Context) -> Retriever:
         from retrievers.rerank.cascade import CascadeRetriever
 
         return CascadeRetriever(context, build(spec.first, context), spec.cls(context, **spec.config))
+    if spec.kind == FUSION:
+        fusion = spec.cls
+        return fusion(context, [build(arm, fusion.arm_context(context)) for arm in spec.arms],
+                      [arm.key for arm in spec.arms], **spec.config)
     return spec.cls(context, **spec.config)
 
 
 def facts_for(method_name: str, params: Mapping[str, Any]) -> MethodFacts:
-    """The facts a method declares (``Configurable.facts``) for a stored result's method and parameters; a cascade
-    is its reranker's. Values missing from an older result take their declared defaults; a method no longer
+    """The facts a method declares (``Configurable.facts``) for a stored result's method and parameters; a cascade's
+    are its reranker's, a fusion's the fusion node's. Values missing from an older result take their declared defaults; a method no longer
     registered declares nothing."""
-    name = method_name.rpartition(">>")[2] if ">>" in method_name else method_name
+    cascades = top_level(method_name, ">>")
     try:
-        cls = reranker_class(name) if ">>" in method_name else retriever_class(name)
+        if cascades:
+            cls = reranker_class(method_name[cascades[-1] + 2 :])
+        else:
+            cls = _load(FUSION_SOURCE) if is_fusion(method_name) else retriever_class(method_name)
     except BenchError:
         return MethodFacts()
     return cls.facts({key: param.default for key, param in cls.params.items()} | dict(params))

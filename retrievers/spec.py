@@ -23,21 +23,97 @@ class MethodSpec:
         return f"{self.name}:" + ",".join(f"{key}={value}" for key, value in self.params.items())
 
 
+def top_level(text: str, token: str) -> list[int]:
+    """Positions of ``token`` in ``text`` outside square brackets (an arm's own spec is written ``[bm25:k1=0.9]``)."""
+    found, depth, i = [], 0, 0
+    while i < len(text):
+        char = text[i]
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        elif depth == 0 and text.startswith(token, i):
+            found.append(i)
+            i += len(token)
+            continue
+        i += 1
+    return found
+
+
+def _check_brackets(text: str) -> None:
+    depth = 0
+    for char in text:
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise BenchError(f"method spec '{text}': unbalanced '[' ']'")
+
+
+def unbracket(text: str) -> str:
+    """``[bm25:k1=0.9]`` -> ``bm25:k1=0.9``: brackets around a whole spec only group it. Spaces inside are kept
+    (``[biencoder:query_prefix=query: ]``); only those outside the brackets go."""
+    while True:
+        stripped = text.strip()
+        if not (stripped.startswith("[") and stripped.endswith("]") and _balanced(stripped[1:-1])):
+            return text
+        text = stripped[1:-1]
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def bracket(text: str) -> str:
+    """An arm as it is written inside a fusion: bare when it is a plain name, in brackets when it has parameters
+    or stages of its own (so the fusion's own ``:key=value`` after the last arm is never read as the arm's)."""
+    return text if text.replace("-", "").replace("_", "").isalnum() else f"[{text}]"
+
+
+def is_fusion(name: str) -> bool:
+    """A method name with ``+`` outside brackets (``bm25+biencoder``) fuses its arms."""
+    return bool(top_level(name, "+"))
+
+
+def split_arms(name: str) -> list[str]:
+    """The arms of a fusion name ``A+[B:key=value]+C``, each without its brackets; one item if it is no fusion."""
+    cuts = top_level(name, "+")
+    bounds = [0, *(i + 1 for i in cuts)], [*cuts, len(name)]
+    return [unbracket(name[start:end]) for start, end in zip(*bounds)]
+
+
 def parse_spec(text: str) -> MethodSpec:
     """``name[:key=value,key=value]``; values keep inner spaces and colons (``query_prefix=query: ``).
 
-    A cascade ``A>>B:key=value`` keeps ``A>>B`` as its name (A with its own parameters) and B's parameters.
+    A cascade ``A>>B:key=value`` keeps ``A>>B`` as its name (A with its own parameters) and B's parameters. A
+    fusion ``A+B:key=value`` keeps ``A+B`` as its name and the fusion's parameters; an arm with parameters of
+    its own is written in square brackets, ``[bm25:k1=0.9]+biencoder:fusion=rrf``. A spec in brackets is the
+    spec inside them, so ``[bm25+biencoder:fusion=convex]>>ce`` reads as a cascade over a fusion.
     """
-    if ">>" in text:
-        first, _, last = text.rpartition(">>")
+    _check_brackets(text)
+    text = unbracket(text)
+    cascades = top_level(text, ">>")
+    if cascades:
+        first, last = text[: cascades[-1]], text[cascades[-1] + 2 :]
         if not first.strip():
             raise BenchError(f"method spec '{text}' has no first stage before '>>'")
         tail = parse_spec(last)
         return MethodSpec(f"{first.strip()}>>{tail.name}", tail.params)
-    name, _, rest = text.partition(":")
+    colons = top_level(text, ":")
+    name, rest = (text[: colons[0]], text[colons[0] + 1 :]) if colons else (text, "")
     name = name.strip()
     if not name:
         raise BenchError(f"method spec '{text}' has no method name")
+    if top_level(name, "+"):
+        arms = split_arms(name)
+        if any(not arm for arm in arms):
+            raise BenchError(f"method spec '{text}': an arm of the fusion is empty (write A+B, two or more arms)")
+        name = "+".join(bracket(arm) for arm in arms)
     params: dict[str, str] = {}
     if rest.strip():
         for piece in rest.split(","):
@@ -49,11 +125,19 @@ def parse_spec(text: str) -> MethodSpec:
 
 
 def split_specs(text: str) -> list[str]:
-    """Split ``bm25:k1=0.9,b=0.4,tfidf`` into specs: a comma piece without ``key=`` starts a new method."""
+    """Split ``bm25:k1=0.9,b=0.4,tfidf`` into specs: a comma piece without ``key=`` starts a new method.
+
+    Commas inside square brackets belong to an arm of a fusion (``[bm25:k1=0.9,b=0.4]+biencoder``) and never split.
+    """
     specs: list[str] = []
-    for piece in (p for chunk in text.split(";") for p in chunk.split(",")):
+    pieces, start = [], 0
+    for cut in sorted(top_level(text, ",") + top_level(text, ";")):
+        pieces.append(text[start:cut])
+        start = cut + 1
+    pieces.append(text[start:])
+    for piece in pieces:
         key = piece.partition("=")[0]
-        starts_new = "=" not in piece or ":" in key or not specs
+        starts_new = "=" not in piece or ":" in key or "[" in key or not specs
         if starts_new:
             if piece.strip():
                 specs.append(piece.strip())
@@ -91,7 +175,8 @@ def resolve_params(method: str, raw: Mapping[str, str], declared: Mapping[str, P
     unknown = sorted(set(raw) - set(declared))
     if unknown:
         valid = ", ".join(sorted(declared)) or "none"
-        raise BenchError(f"method '{method}' has no parameter '{unknown[0]}' (valid: {valid})")
+        hint = "; fusion needs two or more arms: A+B:fusion=rrf" if "fusion" in unknown else ""
+        raise BenchError(f"method '{method}' has no parameter '{unknown[0]}' (valid: {valid}){hint}")
     return {key: coerce(method, key, value, declared[key]) for key, value in raw.items()}
 
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: real data from ../shared, an isolated cache, and tiny hand-made datasets."""
+"""Shared fixtures: real data from ../shared, an isolated cache, tiny hand-made datasets and typed results."""
 from __future__ import annotations
 
 import gzip
@@ -6,8 +6,14 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import pytest
+
+if TYPE_CHECKING:
+    from bench.harness.machine_load import LoadRecord
+    from bench.harness.result import BuildCost, Result
+    from bench.harness.settings import RunSettings
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -78,7 +84,7 @@ def toy_dataset(tmp_path) -> Path:
 @pytest.fixture
 def run_cli(monkeypatch, capfd):
     """Run ``bench ...`` in-process (the JVM starts once per test session) and capture exit code and output."""
-    from bench.cli import main
+    from bench.cli.app import main
 
     def invoke(*args: str) -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "argv", ["bench", *args])
@@ -118,3 +124,43 @@ def make_tiny_bert(folder: Path, seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def make_result(
+    method: str = "bm25",
+    *,
+    dataset: str = "toy",
+    fingerprint: str = "f",
+    n_docs: int = 10,
+    n_queries: int = 1,
+    metrics: Mapping[str, float] | None = None,
+    per_query: Mapping[str, Mapping[str, float]] | None = None,
+    timings_ms: Sequence[float] = (),
+    stage_timings_ms: Mapping[str, Sequence[float]] | None = None,
+    percentiles_ms: Mapping[str, float] | None = None,
+    load: "LoadRecord | None" = None,
+    build: "BuildCost | None" = None,
+    settings: "RunSettings | None" = None,
+    **fields: Any,
+) -> "Result":
+    """A typed ``Result`` for tests that read results (reports, gates, the API) without measuring one.
+
+    ``metrics`` defaults to the per-query means (or nDCG@10 = 0.5); latency comes from raw ``timings_ms`` (as a
+    measured run keeps them) or, for a result of the kind written before raw timings were kept, ``percentiles_ms``.
+    Any other ``Result`` field can be given by name (``qps=10.0``, ``ties=TieReport(...)``)."""
+    from bench.harness.result import BuildCost, Latency, Result, SubsetInfo
+    from bench.harness.settings import RunSettings
+
+    per_query = dict(per_query or {})
+    if metrics is None:
+        metrics = {m: float(sum(v.values()) / len(v)) for m, v in per_query.items()} if per_query else {"nDCG@10": 0.5}
+    if len(timings_ms):
+        latency = Latency.from_timings(timings_ms, stage_timings_ms or {}, k=10, threads=1, load=load)
+    else:
+        latency = Latency(k=10, threads=1, percentiles_ms=dict(percentiles_ms or {}), load=load)
+    return Result(
+        method=method, method_spec=method, method_name=method.split(":")[0],
+        dataset=SubsetInfo(dataset, "test", n_docs, n_queries, fingerprint),
+        settings=settings or RunSettings(out_dir=None, threads=1), metrics=dict(metrics), per_query=per_query,
+        latency=latency, build=build or BuildCost(), **fields,
+    )

@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.data import load_dataset
+from bench.data.resolve import load_dataset
 from bench.core.errors import BenchError
 from conftest import write_beir
-from retrievers import Context, build, resolve
+from retrievers.base import Context
+from retrievers.registry import build, resolve
 
 # Lower-case words that neither analyzer splits, stops or stems differently (Porter leaves them as they are), in
 # documents short enough that Lucene's one-byte length encoding is exact: the two BM25s must then agree.

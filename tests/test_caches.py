@@ -11,13 +11,14 @@ import sqlite3
 
 import pytest
 
-from bench.data import load_dataset
+from bench.data.resolve import load_dataset
 from bench.core.errors import BenchError
 from bench.core.paths import cache_dir
 from bench.harness.store import result_stem
-from bench.harness.runner import RunSettings, run_method
+from bench.harness.runner import run_method
+from bench.harness.settings import RunSettings
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
-from retrievers import resolve
+from retrievers.registry import resolve
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import pytest
 from bench.core.errors import BenchError
 from bench.reports.plots import pareto_front
 from bench.harness.sweep import expand_grid
-from retrievers import Context, build
+from retrievers.base import Context
+from retrievers.registry import build
 from retrievers.dense.backends import binarize
 
 N, DIM, K = 400, 64, 20

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.data import load_dataset, make_subset, parse_size
+from bench.data.resolve import load_dataset
+from bench.data.subset import make_subset, parse_size
 from bench.data.layouts import load_folder
 from bench.core.errors import BenchError
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir

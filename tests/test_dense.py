@@ -9,13 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from bench.data import load_dataset, make_subset
+from bench.data.resolve import load_dataset
+from bench.data.subset import make_subset
 from bench.encoding.embedding_cache import CHUNK_DOCS, corpus_embeddings
 from bench.encoding.encoder import Encoder, EncoderConfig
 from bench.core.errors import BenchError
-from bench.harness.runner import RunSettings, run_method
+from bench.harness.runner import run_method
+from bench.harness.settings import RunSettings
 from conftest import MINILM, TOY_DOCS, TOY_QRELS, TOY_QUERIES, make_tiny_bert, write_beir
-from retrievers import Context, build
+from retrievers.base import Context
+from retrievers.registry import build
 
 @pytest.fixture
 def toy(tmp_path):

@@ -53,6 +53,9 @@ EXPENSIVE_AS_SHOWN = {
     "--sizes 10k,50k,100k,200k --project 1m,8.8m --budget-ms 100",
     # the gates: a dense job, every published figure, and a command that rewrites the committed baseline
     "bench check --baseline reports/baseline.json",
+    # A/B against a revision: minutes of worker rounds; run as documented by tests/test_gate_against.py
+    "bench check --baseline small.json --against HEAD --budget 20",
+    "bench check --against main",
     "bench check --update-baseline",
     "bench reproduce --out runs/REPRODUCTION.md",
     # training (tens of minutes) and what benchmarks its output (a model folder that only training writes)
@@ -70,7 +73,7 @@ EXPENSIVE_AS_SHOWN = {
 
 # The subset a runnable command is shrunk to, and a short latency run.
 SMALL = {"--corpus": "500", "--queries": "10", "--latency-queries": "3", "--warmup": "1", "--threads": "1"}
-SHRUNK_COMMANDS = ("run", "sweep")
+SHRUNK_COMMANDS = ("run", "sweep", "load")
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ def test_the_docs_show_commands_and_the_expensive_list_is_current():
 
 def resolve(argv: tuple[str, ...]) -> tuple[list[str], click.Context]:
     """Parse ``argv`` through the real command tree, as ``bench`` would, without invoking anything."""
-    from bench.cli import cli
+    from bench.cli.app import cli
 
     path, command, args = [], cli, list(argv)
     ctx = command.make_context("bench", list(args))
@@ -170,11 +173,10 @@ def check_method_specs(path: list[str], params: dict) -> None:
     if path[:1] == ["sweep"] and params.get("method"):
         for grid in params["method"]:
             assert expand_grid(grid), f"empty grid {grid!r}"
-    resolve = getattr(registry, "resolve", None) or registry.validate  # one spec at a time, as Job.create does
     value = params.get("methods")
     if isinstance(value, str):
-        for spec in split_specs(value):
-            resolve(spec)
+        for spec in split_specs(value):  # one spec at a time, as Job.create resolves them
+            registry.resolve(spec)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[f"{c.where} {c.text}"[:120] for c in COMMANDS])
@@ -182,7 +184,7 @@ def test_doc_command_parses(command: DocCommand, monkeypatch):
     """The command, its options and their values exist (`bench <command> --help` too); its method specs are valid."""
     from click.testing import CliRunner
 
-    from bench.cli import cli
+    from bench.cli.app import cli
 
     monkeypatch.chdir(REPO)  # paths in the docs are relative to the repository (sweeps/*.toml, reports/...)
     path, ctx = resolve(command.argv)

@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.data import load_dataset
+from bench.data.resolve import load_dataset
 from bench.core.errors import BenchError
-from bench.harness.runner import RunSettings, run_method
+from bench.harness.runner import run_method
+from bench.harness.settings import RunSettings
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
-from retrievers import BuildReport, Param, Retriever, registry
+from retrievers import registry
+from retrievers.base import BuildReport, Param, Retriever
 from retrievers.dense import methods
 from retrievers.dense.backends import IndexBackend
 from retrievers.dense.encoders import BERT
@@ -103,7 +105,7 @@ def test_what_index_returns_is_what_the_result_records(toy, monkeypatch):
     """A retriever reports its build by returning it; nothing is written into the runner's Context."""
     from dataclasses import fields
 
-    from retrievers import Context
+    from retrievers.base import Context
 
     monkeypatch.setitem(registry.REGISTRY, "cached-overlap", f"{__name__}:CachedOverlap")
     result, _ = run_method(toy, "cached-overlap", RunSettings(out_dir=None, warmup=0, measure_latency=False))

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from bench.core.paths import cache_dir
-from bench.data import load_dataset, make_subset
-from retrievers import Context, build
+from bench.data.resolve import load_dataset
+from bench.data.subset import make_subset
+from retrievers.base import Context
+from retrievers.registry import build
 from retrievers.fusion.fuse import fuse
 from retrievers.fusion.normalise import NORMALISERS, RANX_NAMES
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.data import load_dataset
+from bench.data.resolve import load_dataset
 from bench.harness.job import Job
 from bench.harness.sweep import expand_grid
 from bench.reports.columns import column

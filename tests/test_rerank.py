@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from bench.data import load_dataset, make_subset
-from bench.harness.runner import RunSettings, run_method, sanity_warnings
+from bench.data.resolve import load_dataset
+from bench.data.subset import make_subset
+from bench.harness.runner import run_method, sanity_warnings
+from bench.harness.settings import RunSettings
 from conftest import MINILM, TOKENIZER_FILES, TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
-from retrievers import Context, build
+from retrievers.base import Context
+from retrievers.registry import build
 from retrievers.rerank.cascade import merge
 
 

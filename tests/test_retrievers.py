@@ -4,10 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.data import load_dataset
-from bench.harness.runner import RunSettings, run_method
+from bench.data.resolve import load_dataset
+from bench.harness.runner import run_method
+from bench.harness.settings import RunSettings
 from conftest import write_beir
-from retrievers import Context, build
+from retrievers.base import Context
+from retrievers.registry import build
 from retrievers.lexical.topk import top_k
 
 

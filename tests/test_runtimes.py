@@ -4,13 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.data import load_dataset
+from bench.data.resolve import load_dataset
 from bench.encoding.embedding_cache import cache_key, corpus_embeddings
 from bench.encoding.encoder import Encoder, EncoderConfig
 from bench.core.errors import BenchError
 from bench.harness.threads import limit_threads
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
-from retrievers import Context, build, resolve
+from retrievers.base import Context
+from retrievers.registry import build, resolve
 from test_rerank import make_tiny_cross_encoder
 
 TEXTS = ["solar power", "Wind turbines turn moving air into electricity. " * 6, "x", "A sourdough starter ferments flour."]
@@ -105,7 +106,8 @@ def test_cross_encoder_onnx_scores_agree_with_torch(tmp_path, toy_dataset):
 
 
 def test_dense_method_runs_end_to_end_on_onnx(tiny_model, toy_dataset):
-    from bench.harness.runner import RunSettings, run_method
+    from bench.harness.runner import run_method
+    from bench.harness.settings import RunSettings
 
     data = load_dataset(str(toy_dataset))
     result, run = run_method(data, f"biencoder:model={tiny_model},runtime=onnx-int8", RunSettings(out_dir=None, k=5, warmup=1))

@@ -1,17 +1,15 @@
-"""Scaling fits: an implausible exponent is flagged and never projected (issue 14)."""
+"""Scaling fits: an implausible exponent is flagged and never projected."""
 from __future__ import annotations
 
-from bench.harness.result import Result
+from bench.harness.result import BuildCost, Result
 from bench.reports.scale import fit_power_law, report
+from conftest import make_result
 
 
 def _result(method: str, n_docs: int, index_mb: float, p50: float) -> Result:
-    return Result.from_json({
-        "method": method, "method_name": method, "metrics": {"nDCG@10": 0.5, "R@10": 0.6},
-        "dataset": {"name": "toy", "split": "test", "n_docs": n_docs, "n_queries": 1, "fingerprint": f"f{n_docs}"},
-        "latency_ms": {"p50": p50, "p99": p50 * 2},
-        "build": {"seconds": n_docs / 1000, "index_bytes": int(index_mb * 2**20), "rss_delta_mb": None},
-        "latency_breakdown_ms": {}})
+    return make_result(method, n_docs=n_docs, fingerprint=f"f{n_docs}", metrics={"nDCG@10": 0.5, "R@10": 0.6},
+                       percentiles_ms={"p50": p50, "p99": p50 * 2},
+                       build=BuildCost(seconds=n_docs / 1000, index_bytes=int(index_mb * 2**20)))
 
 
 def test_negative_memory_growth_is_flagged_not_projected(tmp_path):

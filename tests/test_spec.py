@@ -1,7 +1,7 @@
 import pytest
 
 from bench.core.errors import BenchError
-from retrievers import resolve
+from retrievers.registry import resolve
 from retrievers.spec import parse_spec, split_specs
 
 
@@ -30,7 +30,7 @@ def test_resolve_checks_types_and_names():
 
 def test_a_job_resolves_each_spec_once_and_never_again_while_running(tmp_path, monkeypatch):
     """Job.create parses and checks every stage once; the runner, store and executor read the ResolvedSpec."""
-    from bench.data import load_dataset
+    from bench.data.resolve import load_dataset
     from bench.harness.job import Job
     from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
     from retrievers import registry

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from bench.data import load_dataset
+from bench.data.resolve import load_dataset
 from bench.core.errors import BenchError
 from bench.training.negatives import mine, parse_negatives
 from bench.training.pairs import Pair, build_pairs, crop, ict, passage_text, title_text
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
-from retrievers import Context
+from retrievers.base import Context
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def _cfg(model, out, **kw) -> TrainConfig:
 
 def test_train_and_dev_never_hold_a_test_query(shared_data):
     """scifact: the train split's pairs and its dev slice are disjoint from test, by id and by text."""
-    from bench.data import load_dataset
+    from bench.data.resolve import load_dataset
 
     test = load_dataset("scifact")
     data = load_training_data("scifact", "qrels", seed=0)
@@ -63,7 +63,8 @@ def test_dev_metric_in_training_equals_bench_run_search_and_is_reproducible(tiny
     """The trained bi-encoder's dev nDCG@10, as training computed it, is what the `biencoder` method gives; the same
     seed and data give the same figure; the card and the curves are written beside the model."""
     from bench.harness.measures import evaluate
-    from retrievers import Context, build
+    from retrievers.base import Context
+    from retrievers.registry import build
 
     logs, cards = zip(*(train_model(_cfg(tiny_model, tmp_path / name, max_steps=3, keep="last"), DataOptions(str(split_toy)))
                         for name in "ab"))

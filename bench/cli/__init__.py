@@ -6,6 +6,6 @@ reporting logic lives here. Options shared by several commands are defined once 
 May import: everything in ``bench`` and ``retrievers``; nothing imports this package but the entry point.
 """
 from bench.cli.app import cli, main
-from bench.cli import check, data, report, run, scale, sweep, train  # noqa: F401  (registers the commands)
+from bench.cli import check, data, load, report, run, scale, sweep, train  # noqa: F401  (registers the commands)
 
 __all__ = ["cli", "main"]

@@ -24,16 +24,30 @@ from bench.cli.common import err_console, out_console
 @click.option("--latency-queries", type=int, default=100, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default="runs/check", show_default=True,
               help="Where this run's result files go.")
-def check(baseline_path, update_baseline, dataset, corpus, queries, seed, methods, latency_queries, out) -> None:
+@click.option("--against", metavar="REF", default=None,
+              help="Time latency A/B against this git revision (checked out beside the working tree) instead of "
+                   "the calibrated absolute check.")
+@click.option("--head", "head_ref", metavar="REF", default=None,
+              help="With --against: time this revision as the head instead of the working tree.")
+@click.option("--threshold", type=click.FloatRange(0.01, 1.0), default=0.10, show_default=True,
+              help="With --against: FAIL when head's p50 is above base's by more than this fraction (95% interval).")
+@click.option("--budget", type=click.FloatRange(10, 86400), default=300, show_default=True,
+              help="With --against: seconds of A/B rounds; undecided methods are re-timed until it is spent.")
+def check(baseline_path, update_baseline, dataset, corpus, queries, seed, methods, latency_queries, out, against,
+          head_ref, threshold, budget) -> None:
     """Regression gate: re-run the baseline's job and report OK / OKish / FAIL per method and measure (exit 1 on FAIL).
 
-    Quality must stay within an absolute tolerance; latency is compared as p50 divided by a calibration loop
-    timed in the same run, so the gate holds on machines of different speed. A latency FAIL is re-measured
-    twice more and stands only if every measurement fails.
+    Quality must stay within an absolute tolerance of the baseline file. Latency, with --against REF: the
+    baseline job's methods are timed with REF's code and with the working tree's, in alternating rounds of
+    separate processes, and each method gets head/base ratios of p50 and p99 with 95% bootstrap intervals
+    (FAIL when the p50 interval lies above 1 + threshold). Without --against: p50 divided by a calibration loop
+    timed in the same run, against the baseline file (catches only large slowdowns; the table says how large).
 
     \b
     Examples:
       bench check                                   # against reports/baseline.json
+      bench check --against main                    # latency A/B against the main branch (about 5 minutes)
+      bench check --against HEAD~1 --head HEAD --threshold 0.2 --budget 120
       bench check --update-baseline                 # write the current run as the new baseline (explicitly)
       bench check --update-baseline --baseline my.json --dataset msmarco-dl19 --methods bm25 --corpus 2k
     """
@@ -42,6 +56,18 @@ def check(baseline_path, update_baseline, dataset, corpus, queries, seed, method
     from bench.core.progress import make_progress
     from bench.gates.check import run_gate
     from retrievers.spec import split_specs
+
+    from bench.core.errors import BenchError
+
+    if head_ref is not None and against is None:
+        raise BenchError("--head needs --against (the base to compare it with)")
+    if against is not None and update_baseline:
+        raise BenchError("--against compares two revisions; --update-baseline writes a baseline: pick one")
+    if against is not None:
+        from bench.cli.check_against import check_against_command
+
+        check_against_command(Path(baseline_path), Path(out), against, head_ref, threshold, budget)
+        return
 
     update = None
     if update_baseline:

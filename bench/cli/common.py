@@ -11,14 +11,15 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from bench.core.console import make_console
 from bench.harness.executors import EXECUTORS
 
-err_console = Console(stderr=True)
+err_console = make_console(stderr=True)
 
 
 def out_console() -> Console:
-    """Wide enough for the leaderboard when stdout is a file or a CI log (rich would default to 80)."""
-    return Console() if sys.stdout.isatty() else Console(width=200)
+    """Wide enough for the leaderboard when stdout is a file or a CI log (rich would default to 80), lines unwrapped."""
+    return make_console()
 
 
 @contextlib.contextmanager
@@ -54,7 +55,8 @@ def measuring_options(function):
         click.option("--batch-size", type=int, default=64, show_default=True, help="Texts per encoder batch for dense methods."),
         click.option("--latency-queries", type=int, default=None,
                      help="Time at most this many queries one at a time (default: all sampled queries)."),
-        click.option("--warmup", type=int, default=5, show_default=True, help="Untimed queries before the latency run."),
+        click.option("--warmup", type=int, default=5, show_default=True, help="At least this many untimed queries before the latency run; warm-up then goes on "
+                          "until the medians of successive windows agree (bounded), and the count is recorded."),
         click.option("--ties", type=click.Choice(["score", "returned"]), default="score", show_default=True,
                      help="score: evaluate as trec_eval does (sort by score, ties by doc id); returned: the method's own order."),
     ]

@@ -52,6 +52,7 @@ def methods() -> None:
     from retrievers.catalog import catalog
 
     table = Table(title=escape("methods (spec: name:param=value,param=value; rerankers: first_stage>>reranker:param=value; "
+                               "fusion: A+B:param=value, an arm with its own parameters in brackets [bm25:k1=1.2]; "
                                "[q] = query-time with the default engine: a sweep over it builds the index once)"))
     for column in ("method", "role", "runtimes / backends", "parameters (default; allowed)", "description"):
         table.add_column(column, overflow="fold")

@@ -20,17 +20,36 @@ from bench.core.errors import BenchError
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level after correction.")
 @click.option("--measure", default="nDCG@10", show_default=True, help="Measure for sorting and the W/L/T column.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the markdown here (else print it).")
-def report(paths, baseline, test, alpha, measure, out) -> None:
+@click.option("--html", "html_dir", type=click.Path(file_okay=False), default=None,
+              help="Write a static HTML site here (leaderboards, trade-off charts, per-query pages; opens from disk). "
+                   "Example: --html site")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Where the per-query pages find query texts and titles (else $BENCH_DATA_DIR, the cache).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Also draw quality (--measure) vs p50 of every row (single stages, hybrids, cascades) to this PNG; "
+                   "with several subsets, one file per subset (name-subset.png). Example: --plot reports/hybrid/tradeoff.png")
+def report(paths, baseline, test, alpha, measure, out, html_dir, data_dir, plot) -> None:
     """Leaderboards from result JSON files or folders: one table per dataset subset, significance vs a baseline.
 
     \b
     Examples:
       bench report runs --baseline bm25 --out runs/LEADERBOARD.md
       bench report runs/scifact/*/*.json --baseline bm25 --test randomization
+      bench report --html site runs --baseline bm25       # then open site/index.html in a browser
+      bench report runs/scifact --baseline bm25 --plot runs/scifact-tradeoff.png
     """
     from bench.core import atomic
     from bench.reports.report import collect, group_by_subset, leaderboard_markdown, subsets_without_baseline
 
+    if html_dir:
+        from bench.reports.html import write_site
+
+        site = write_site(list(paths), html_dir, baseline=baseline, test=test, alpha=alpha, measure=measure,
+                          data_dir=data_dir)
+        err_console.print(escape(f"wrote {site.folder / 'index.html'} ({site.pages} pages, {site.results} results, "
+                                 f"{site.subsets} subsets)"), highlight=False)
+        if not out and not plot:
+            return
     results = collect(list(paths))
     if baseline:
         missing = subsets_without_baseline(group_by_subset(results), baseline)
@@ -43,6 +62,16 @@ def report(paths, baseline, test, alpha, measure, out) -> None:
         err_console.print(f"wrote {escape(str(out))}", highlight=False)
     else:
         out_console().print(text, highlight=False, markup=False)
+    if plot:
+        from bench.harness.store import subset_tag
+        from bench.reports.plots import tradeoff_plot
+
+        groups = group_by_subset(results)
+        for members in groups.values():
+            target = Path(plot)
+            if len(groups) > 1:
+                target = target.with_name(f"{target.stem}-{members[0].dataset.name}-{subset_tag(members[0].dataset)}.png")
+            err_console.print(f"wrote {escape(str(tradeoff_plot(members, target, measure)))}", highlight=False)
 
 
 @cli.command()

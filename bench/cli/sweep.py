@@ -20,6 +20,8 @@ from bench.core.errors import BenchError
 @click.option("--corpus", default=None, help="Corpus size as for `bench run` (default: full).")
 @click.option("--queries", type=int, default=None, help="Sample this many judged queries.")
 @click.option("--seed", type=int, default=None, help="Subset seed (default 0).")
+@click.option("--split", default=None,
+              help="Qrels split to tune on (default: the config's, else the card's, usually test). Example: --split train")
 @click.option("--distractors", default=None, help="Pad the corpus with these datasets. Example: --distractors nfcorpus,cacm")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
 @click.option("--baseline", default=None,
@@ -30,7 +32,7 @@ from bench.core.errors import BenchError
               help="Where results, tables and plots go (reports/ is regenerated only by reports/regenerate.sh).")
 @overwrite_option("reuse")
 @executor_options
-def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_dir, baseline, out, overwrite,
+def sweep(grids, config_path, dataset, corpus, queries, seed, split, distractors, data_dir, baseline, out, overwrite,
           **measuring) -> None:
     """Run every point of parameter grids and write a table, CSV and trade-off plots.
 
@@ -40,6 +42,7 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
       bench sweep --dataset scifact --method "binary:rescore=0,10,50,100,500,1000"
       bench sweep --config sweeps/quantization.toml
       bench sweep --dataset scifact --distractors nfcorpus,cacm,msmarco-dl19 --method "ivf:nlist=64;nprobe=1,4,16"
+      bench sweep --dataset scifact --split train --method "bm25+biencoder:fusion=convex;alpha=0.2,0.5,0.8"
     """
     from bench.harness.job import Job
     from bench.harness.store import group_dir, merged_with_folder
@@ -54,14 +57,18 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, distractors, data_
         raise BenchError("give at least one --method grid or a --config file")
     points = [point for grid in all_grids for point in expand_grid(grid, on_skip=warn)]
     if baseline is None:
-        baseline = all_grids[0].rpartition(">>")[0] if ">>" in all_grids[0] else "biencoder"
+        from retrievers.spec import top_level
+
+        cascades = top_level(all_grids[0], ">>")
+        baseline = all_grids[0][: cascades[-1]] if cascades else "biencoder"
     if baseline:
         base = resolve(baseline)
         points = [base] + [p for p in points if p.key != base.key]
     job = Job.create(points, dataset=dataset or config.get("dataset", "scifact"),
                      corpus=corpus or str(config.get("corpus", "full")),
                      queries=queries if queries is not None else config.get("queries"),
-                     seed=seed if seed is not None else config.get("seed", 0), data_dir=data_dir,
+                     seed=seed if seed is not None else config.get("seed", 0), split=split or config.get("split"),
+                     data_dir=data_dir,
                      distractors=distractors or config.get("distractors"), overwrite=overwrite, out_dir=out, **measuring)
     with make_progress(err_console) as progress:
         outcome = job.run(progress=progress, on_warning=warn)

@@ -14,11 +14,13 @@ from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 
+from bench.core.console import make_console
+
 LOG_EVERY_SECONDS = 10.0
 
 
 def make_progress(console: Console | None = None):
-    console = console or Console(stderr=True)
+    console = console or make_console(stderr=True)
     return _RichProgress(console) if console.is_terminal else LogProgress(console)
 
 
@@ -54,8 +56,8 @@ class _Task:
 class LogProgress:
     """One plain line per task every ``LOG_EVERY_SECONDS`` and at its end: done/total, rate, elapsed, ETA."""
 
-    def __init__(self, console: Console, every: float = LOG_EVERY_SECONDS) -> None:
-        self.console, self.every = console, every
+    def __init__(self, console: Console, every: float | None = None) -> None:
+        self.console, self.every = console, LOG_EVERY_SECONDS if every is None else every
         self.tasks: dict[int, _Task] = {}
         self._next = 0
 

@@ -88,7 +88,8 @@ def read_baseline(path: Path) -> dict:
     return baseline
 
 
-def compare(baseline: dict, results: list[Result], calibration: float) -> list[Verdict]:
+def compare(baseline: dict, results: list[Result], calibration: float, latency: bool = True) -> list[Verdict]:
+    """Quality (and, unless ``latency`` is False, calibrated latency) verdicts of a run against the baseline."""
     measured = {r.method: r for r in results}
     verdicts = []
     for entry in baseline["expected"]:
@@ -105,12 +106,31 @@ def compare(baseline: dict, results: list[Result], calibration: float) -> list[V
             value = column(measure).get(result)
             status = "FAIL" if value is None else judge_quality(spec["value"], value, spec["tolerance"])
             verdicts.append(Verdict(entry["method"], measure, spec["value"], value, f"±{spec['tolerance']}", status))
-        for name, spec in entry.get("latency", {}).items():
-            ratio = column("p50_ms").get(result) / calibration
+        for name, spec in entry.get("latency", {}).items() if latency else ():
+            p50 = column("p50_ms").get(result)
+            ratio = p50 / calibration
             verdicts.append(Verdict(entry["method"], f"{name} (p50 / calibration)", spec["value"], ratio,
                                     f"×{1 + spec['tolerance']:.1f} and +{LATENCY_SLACK_MS:g} ms",
-                                    judge_ratio(spec["value"], ratio, spec["tolerance"], LATENCY_SLACK_MS / calibration)))
+                                    judge_ratio(spec["value"], ratio, spec["tolerance"], LATENCY_SLACK_MS / calibration),
+                                    detection_note(spec["value"], ratio, spec["tolerance"], calibration, p50)))
     return verdicts
+
+
+def detectable_factor(expected: float, measured: float, tolerance: float, calibration: float) -> float:
+    """The smallest slowdown of what was measured now that this check would call FAIL.
+
+    The check fails above max(expected x (1 + tolerance), expected + slack): the tolerance and slack are as wide
+    as the run-to-run noise of absolute times on a shared machine. Dividing that bound by this run's own ratio
+    turns it into the factor a regression must exceed for this method, at the speed measured now: large for a
+    sub-millisecond method, where the slack dominates, about x2 for slow ones."""
+    bound = max(expected * (1 + tolerance), expected + LATENCY_SLACK_MS / calibration)
+    return bound / measured if measured > 0 else float("inf")
+
+
+def detection_note(expected: float, measured: float, tolerance: float, calibration: float, p50_ms: float) -> str:
+    factor = detectable_factor(expected, measured, tolerance, calibration)
+    return (f"this check detects slowdowns above about {factor:.1f}x for a method this fast (p50 {p50_ms:.2f} ms); "
+            "`--against REF` detects ~20%")
 
 
 def is_latency_check(verdict: Verdict) -> bool:
@@ -152,12 +172,12 @@ def write_baseline(path: Path, baseline: dict) -> None:
     atomic.write_text(Path(path), json.dumps(baseline, indent=1) + "\n")
 
 
-def gate_job(record: dict, out_dir: Path) -> Job:
+def gate_job(record: dict, out_dir: Path, measure_latency: bool = True) -> Job:
     """The gate's job from its baseline record. Always re-measured: reusing a stored result would gate nothing."""
     return Job.create(record["methods"], dataset=record["dataset"], corpus=str(record["corpus"]),
                       queries=record["queries"], seed=record["seed"], k=record["k"],
                       latency_k=record.get("latency_k", 10), latency_queries=record["latency_queries"],
-                      out_dir=out_dir, overwrite=Overwrite.ALWAYS)
+                      out_dir=out_dir, overwrite=Overwrite.ALWAYS, measure_latency=measure_latency)
 
 
 @dataclass
@@ -172,13 +192,13 @@ class GateOutcome:
 
 
 def run_gate(baseline_path: Path, out_dir: Path, update_with: dict | None = None, progress=None,
-             on_remeasure: Callable[[list[str]], None] | None = None) -> GateOutcome:
+             on_remeasure: Callable[[list[str]], None] | None = None, latency: bool = True) -> GateOutcome:
     """Run the baseline's job (or ``update_with``'s, writing it as the new baseline) and judge every method.
 
     Quality is judged once (deterministic); a latency FAIL is re-measured (fresh index, fresh calibration) and
-    stands only if every measurement fails."""
+    stands only if every measurement fails. ``latency=False``: quality only (``--against`` times latency A/B)."""
     record = update_with if update_with is not None else read_baseline(baseline_path)["job"]
-    job = gate_job(record, out_dir)
+    job = gate_job(record, out_dir, measure_latency=latency or update_with is not None)
     dataset = job.data.prepare()
     before = calibration_ms()
     results = job.run(dataset, progress).results
@@ -187,6 +207,8 @@ def run_gate(baseline_path: Path, out_dir: Path, update_with: dict | None = None
         write_baseline(baseline_path, make_baseline(record, results, calibration))
         return GateOutcome([], calibration, results)
     baseline = read_baseline(baseline_path)
+    if not latency:
+        return GateOutcome(compare(baseline, results, calibration, latency=False), calibration, results)
 
     def remeasure(methods: list[str]) -> tuple[list[Result], float]:
         if on_remeasure:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Container, Iterator
 
-import numpy as np
 from rich.markup import escape
 from rich.progress import Progress
 
@@ -22,7 +21,7 @@ from bench import __version__ as bench_version
 from bench.harness import environment
 from bench.data.dataset import Dataset
 from bench.harness import machine_load
-from bench.harness.latency import measure_latency, summarize
+from bench.harness.latency import measure_latency, stage_timings
 from bench.harness.measures import evaluate
 from bench.harness.memory import current_rss_mb, peak_rss_mb_since_reset, reset_peak_rss
 from bench.encoding.models import local_model_identities, model_recipes
@@ -150,18 +149,22 @@ def measure(built: Built, dataset: Dataset, spec: ResolvedSpec, settings: RunSet
         for name, aux_run in retriever.auxiliary_runs().items()
     }
 
-    latency_ms, breakdown_ms, load = {}, {}, None
+    latency = Latency(k=settings.latency_k, threads=settings.latency_threads)
+    warmups = []
     if settings.measure_latency:
         retriever.set_timing_mode(True)  # e.g. a cross-encoder must not answer timed queries from its cache
         with limit_threads(settings.latency_threads):
             before = machine_load.snapshot()
-            timings = _latency_run(retriever, dataset, settings, progress, label)
+            timings = _latency_run(retriever, dataset, settings, progress, label, warmups.append)
             load = machine_load.between(before, machine_load.snapshot())
-        latency_ms = summarize(timings)
-        breakdown_ms = {part: summarize(np.asarray(values)) for part, values in retriever.breakdown.items()}
+        latency = Latency.from_timings(timings, stage_timings(retriever), k=settings.latency_k,
+                                       threads=settings.latency_threads, load=load)
         if load.busy:
             context.warn(f"{label}: the machine was busy while latency was timed ({load.describe()}); "
                          "its latency figures are marked as such")
+    stats = built.report.diagnostics()
+    if warmups:  # how many queries the latency run's warm-up took to become stable (bench.harness.warmup)
+        stats["latency_warmup"] = warmups[-1].to_dict()
     params_used = retriever.params_used()  # as of this point's query parameters
     result = Result(
         method=spec.key, method_spec=spec.full, method_given=str(spec), method_name=spec.method_name,
@@ -170,14 +173,13 @@ def measure(built: Built, dataset: Dataset, spec: ResolvedSpec, settings: RunSet
         dataset=SubsetInfo.from_json(dataset.describe()),
         settings=settings, reuse_key=reuse_key(dataset, spec, settings), metrics=aggregate,
         auxiliary_metrics=auxiliary, per_query=per_query, ties=ties,
-        latency=Latency(k=settings.latency_k, threads=settings.latency_threads, percentiles_ms=latency_ms,
-                        breakdown_ms=breakdown_ms, load=load),
+        latency=latency,
         qps=len(dataset.queries) / batch_seconds if batch_seconds > 0 else None, qps_threads=settings.threads,
         batch_seconds=batch_seconds,
         # index size per point: a query-time parameter can change it (rescore > 0 keeps the float vectors)
         build=_build_cost(built.report, built.wall, retriever.index_bytes(), built.peak_rss_mb, built.rss_delta_mb,
                           len(dataset.corpus)),
-        stats=built.report.diagnostics(), warnings=tuple(dataset.warnings) + tuple(context.warnings), hardware=environment.hardware(),
+        stats=stats, warnings=tuple(dataset.warnings) + tuple(context.warnings), hardware=environment.hardware(),
         versions=environment.versions(), git_commit=environment.git_commit(),
         timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
@@ -193,17 +195,10 @@ def _build_cost(report: BuildReport, build_wall: float, index_bytes: int, peak_r
     take at the encoder's measured rate, and say so with ``encode_seconds_estimated``.
     """
     embeddings = report.embeddings
-    seconds = report.build_seconds
-    estimated = False
-    if seconds is None:
-        seconds = build_wall
-        not_encoded = n_docs - embeddings.encoded_docs if embeddings is not None else 0
-        if not_encoded and embeddings.rate_docs_per_second:
-            seconds += not_encoded / embeddings.rate_docs_per_second
-            estimated = True
+    seconds, estimated = report.cost_seconds(build_wall, n_docs)
     return BuildCost(seconds=seconds, wall_seconds=build_wall, encode_seconds_estimated=estimated,
                      index_bytes=index_bytes, peak_rss_mb=peak_rss_mb, rss_delta_mb=rss_delta_mb,
-                     reused=report.reused or (embeddings is not None and embeddings.reused),
+                     reused=report.all_reused,
                      encoded_docs=embeddings.encoded_docs if embeddings is not None else None)
 
 
@@ -225,14 +220,15 @@ def _quality_run(retriever, dataset: Dataset, k: int, progress, label: str) -> t
     return drop_self_hits(raw, k, dataset.corpus), seconds
 
 
-def _latency_run(retriever, dataset: Dataset, settings: RunSettings, progress, label: str):
+def _latency_run(retriever, dataset: Dataset, settings: RunSettings, progress, label: str, on_warmup=None):
     items = list(dataset.queries.items())
     if settings.latency_queries is not None:
         items = items[: settings.latency_queries]
     task = progress.add_task(f"{escape(label)}: latency", total=len(items)) if progress else None
     advance: Callable[[], None] | None = (lambda: progress.advance(task)) if progress else None
     # Exactly the depth a service would ask for: no +1 for the self-hit convention, which only evaluation needs.
-    timings = measure_latency(retriever, dict(items), settings.latency_k, warmup=settings.warmup, on_query=advance)
+    timings = measure_latency(retriever, dict(items), settings.latency_k, warmup=settings.warmup, on_query=advance,
+                             on_warmup=on_warmup)
     if progress:
         progress.remove_task(task)
     return timings

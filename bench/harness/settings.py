@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench.core.errors import BenchError
 from bench.harness.measures import DEFAULT_MEASURES, TIE_ORDERS, parse_measures
+from bench.harness.warmup import RULE as WARMUP_RULE
 
 
 @dataclass
@@ -59,7 +60,7 @@ class RunSettings:
         """The settings that change a result's numbers: part of its reuse key."""
         return {key: getattr(self, key) for key in (
             "k", "latency_k", "threads", "latency_threads", "device", "batch_size", "warmup", "latency_queries",
-            "measure_latency", "ties")} | {"measures": list(self.measures)}
+            "measure_latency", "ties")} | {"measures": list(self.measures), "warmup_rule": WARMUP_RULE}
 
 
 def ensure_writable(folder: Path) -> None:

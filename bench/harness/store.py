@@ -1,7 +1,7 @@
 """The result store: one JSON per (dataset subset, method) with a TREC run file beside it, read back as ``Result``.
 
-The JSON keeps everything needed to judge a number later (config, subset fingerprint, per-query
-metrics, latency distribution, hardware, versions, commit); writes are atomic.
+The JSON keeps everything needed to judge a number later (settings, subset fingerprint, per-query
+metrics, raw per-query latencies, hardware, versions, commit; layout in ``result_schema``); writes are atomic.
 """
 from __future__ import annotations
 

@@ -13,18 +13,21 @@ from typing import Callable
 from bench.core.errors import BenchError, read_toml
 from bench.harness.result import Result
 from retrievers import ResolvedSpec, reranker_class, resolve, retriever_class
-from retrievers.spec import MethodSpec, resolve_params
+from retrievers.spec import MethodSpec, is_fusion, resolve_params, top_level
 
 
 def expand_grid(text: str, on_skip: Callable[[str], None] | None = None) -> list[ResolvedSpec]:
     """``name:key=v1,v2;key2=v3`` -> the cartesian product of parameter values, in the order written.
 
-    For a cascade ``A>>B:depth=10,50`` the grid applies to the reranker B; A is kept as written. A product can
+    For a cascade ``A>>B:depth=10,50`` the grid applies to the reranker B; A is kept as written; for a fusion
+    ``A+B:fusion=convex;alpha=0.1,0.5`` it applies to the fusion (an arm's own parameters stay in its brackets,
+    ``[bm25:k1=1.2]+biencoder:...``). A product can
     hold impossible points (``nlist=16`` with ``nprobe=32``): those are skipped and named through ``on_skip``;
     a grid with no possible point is an error.
     """
-    if ">>" in text:
-        first, _, last = text.rpartition(">>")
+    cascades = top_level(text, ">>")
+    if cascades:
+        first, last = text[: cascades[-1]], text[cascades[-1] + 2 :]
         candidates = [MethodSpec(f"{first}>>{point.name}", point.params) for point in _grid_points(last)]
     else:
         candidates = _grid_points(text)
@@ -46,8 +49,14 @@ def expand_grid(text: str, on_skip: Callable[[str], None] | None = None) -> list
 def _each_value_valid(point: MethodSpec) -> bool:
     """Whether every value of ``point`` has a valid type and range on its own (so only the combination fails);
     asked only of a point ``resolve`` refused."""
-    name = point.name.rpartition(">>")[2]
-    cls = reranker_class(name) if ">>" in point.name else retriever_class(name)
+    cascades = top_level(point.name, ">>")
+    name = point.name[cascades[-1] + 2 :] if cascades else point.name
+    if cascades:
+        cls = reranker_class(name)
+    elif is_fusion(name):
+        from retrievers.fusion.retriever import FusionRetriever as cls
+    else:
+        cls = retriever_class(name)
     try:
         resolve_params(name, dict(point.params), cls.params)
     except BenchError:
@@ -56,7 +65,8 @@ def _each_value_valid(point: MethodSpec) -> bool:
 
 
 def _grid_points(text: str) -> list[MethodSpec]:
-    name, _, rest = text.partition(":")
+    colons = top_level(text, ":")
+    name, rest = (text[: colons[0]], text[colons[0] + 1 :]) if colons else (text, "")
     name = name.strip()
     axes: list[tuple[str, list[str]]] = []
     for part in filter(str.strip, rest.split(";")):

@@ -62,7 +62,18 @@ def column(key: str) -> Column:
 
 
 def stages_text(result: Result) -> str | None:
-    """Per-stage p50 as ``a + b`` (cascade: first stage + rerank; dense: query encoding + search)."""
+    """Per-stage p50 as ``a + b`` (cascade: first stage + rerank; dense: query encoding + search); a fusion names
+    its arms: ``bm25 1.20 + biencoder 9.80 + fusion 0.05`` (arms run side by side: ``(bm25 1.20 ‖ biencoder 9.80)``),
+    and a cascade over a fusion adds ``+ rerank``."""
+    parts = result.latency.breakdown_ms
+    arms = [part for part in parts if part.startswith("arm:")]
+    if arms and result.latency.stage("fusion") is not None:
+        texts = [f"{part[len('arm:'):]} {result.latency.stage(part):.2f}" for part in arms]
+        side_by_side = result.latency.stage("arms_parallel") is not None
+        shown = [f"({' ‖ '.join(texts)})" if side_by_side else " + ".join(texts), f"fusion {result.latency.stage('fusion'):.2f}"]
+        if result.latency.stage("rerank") is not None:
+            shown.append(f"rerank {result.latency.stage('rerank'):.2f}")
+        return " + ".join(shown)
     for names in STAGES:
         values = [result.latency.stage(name) for name in names]
         if all(value is not None for value in values):
@@ -86,13 +97,16 @@ def bits_of(result: Result) -> int | None:
 BOTH, BOARD, SWEEP_ONLY = ("leaderboard", "sweep"), ("leaderboard",), ("sweep",)
 for _m, _tables in (("R@1", BOARD), ("R@3", BOARD), ("R@10", BOTH), ("R@100", BOTH), ("nDCG@10", BOTH), ("RR@10", BOARD)):
     register(Column(_m, _m, lambda r, m=_m: r.metrics.get(m), HIGHER, "{:.4f}", f"ir-measures {_m}", _tables))
-for _p, _tables in (("p50", BOTH), ("p95", BOARD), ("p99", BOTH)):
+# Latency columns are statistics of the raw per-query timings (``Latency.percentile``); p99.9 exists only for
+# results that kept them (older ones show "–"), which is why no default table shows it yet.
+for _p, _tables in (("p50", BOTH), ("p95", BOARD), ("p99", BOTH), ("p99.9", ())):
     register(Column(f"{_p}_ms", f"{_p} ms", lambda r, p=_p: r.latency.percentile(p), LOWER, "{:.2f}",
                     f"{_p} of one-query-at-a-time latency (end to end)", _tables))
 for _part, _tables in (("search", SWEEP_ONLY), ("encode", ()), ("first_stage", SWEEP_ONLY), ("rerank", SWEEP_ONLY)):
     register(Column(f"{_part}_p50_ms", f"{_part.replace('_', ' ')} p50 ms", lambda r, part=_part: r.latency.stage(part),
                     LOWER, "{:.2f}", f"p50 of the {_part} stage alone", _tables))
-register(Column("stages", "stages p50 ms", stages_text, None, "{}", "per-stage p50: first stage + rerank, encode + search",
+register(Column("stages", "stages p50 ms", stages_text, None, "{}",
+                "per-stage p50: first stage + rerank, encode + search, fusion arms + fusion step",
                 BOARD))
 register(Column("qps", "QPS", lambda r: r.qps, HIGHER, "{:.1f}", "batch queries per second at the quality depth", BOTH))
 register(Column("build_s", "build s", lambda r: r.build.seconds, LOWER, "{:.2f}", "index build (and encode) seconds", BOTH))

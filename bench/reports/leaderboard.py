@@ -22,8 +22,12 @@ def columns(results: list[Result]) -> list[Column]:
 def latency_note(result: Result) -> str:
     """How latency and QPS were measured, for the header line."""
     depth = result.latency_depth
+    warm = result.stats.get("latency_warmup")
+    warmed = (f"warmed up until stable ({warm['queries']} queries)" if warm and warm.get("stable") else
+              f"after {warm['queries']} warm-up queries (not yet stable)" if warm else
+              f"after {result.settings.warmup} warm-up queries")
     return (f"latency@{depth}: one query at a time, top-{depth}, {result.latency.threads} "
-            f"thread(s), after {result.settings.warmup} warm-up queries; QPS: batch search at depth "
+            f"thread(s), {warmed}; QPS: batch search at depth "
             f"{result.settings.k} with {result.qps_threads} threads")
 
 
@@ -54,6 +58,12 @@ def reference(results: list[Result]) -> Result:
         return results[0]
     common = depths.most_common(1)[0][0]
     return next(r for r in results if r.latency.measured and r.latency_depth == common)
+
+
+def cells(results: list[Result]) -> list[list[tuple[str, bool]]]:
+    """Per row, per column of :func:`columns`: the cell text (with its †/‡/§ marks) and whether it is the column's
+    best; the markdown, terminal and HTML tables all render these, so their figures are the same."""
+    return _cells(results)
 
 
 def _cells(results: list[Result]) -> list[list[tuple[str, bool]]]:

@@ -108,3 +108,42 @@ def curve_plot(series: dict[str, list[tuple[float, float]]], path: Path, *, xlab
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)
     return save_figure(figure, path)
+
+
+def family(result: Result) -> str:
+    """Which kind of pipeline a row is, read from its spec: a cascade (``A>>B``), a fusion (``A+B``), or one stage."""
+    from retrievers.spec import is_fusion, top_level
+
+    if top_level(result.method_name, ">>"):
+        return "cascade"
+    return "hybrid (fusion)" if is_fusion(result.method_name) else "single stage"
+
+
+FAMILY_MARKERS = {"single stage": "o", "hybrid (fusion)": "s", "cascade": "^"}
+
+
+def tradeoff_plot(results: list[Result], path: Path, metric: str = "nDCG@10") -> Path:
+    """Quality vs end-to-end p50 of every row of one subset on one chart: single stages, hybrids and cascades
+    with their own marker, each point labelled with its method, the Pareto frontier drawn through them all."""
+    quality, latency = column(metric).get, column("p50_ms").get
+    shown = [r for r in results if latency(r) and quality(r) is not None]
+    figure, ax = plt.subplots(figsize=(9, 6))
+    for kind, marker in FAMILY_MARKERS.items():
+        members = [r for r in shown if family(r) == kind]
+        if members:
+            ax.scatter([latency(r) for r in members], [quality(r) for r in members], marker=marker, s=60, label=kind,
+                       alpha=0.85)
+        for r in members:
+            ax.annotate(r.method if len(r.method) <= 48 else r.method[:45] + "...", (latency(r), quality(r)),
+                        fontsize=7, xytext=(4, 3), textcoords="offset points")
+    front = pareto_front([(latency(r), quality(r)) for r in shown])
+    if front:
+        ax.step(*zip(*front), where="post", color="black", linewidth=1.0, label="Pareto frontier")
+    log_axis(ax, subs=(1.0, 2.0, 5.0))
+    ax.set_xlabel("end-to-end p50 latency per query (ms, one thread, log scale)")
+    ax.set_ylabel(metric)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    busy = " (latency on a busy machine)" if any(r.latency.busy for r in shown) else ""
+    figure.suptitle(plot_title(shown or results, f"{metric} vs latency: single stages, hybrids, cascades{busy}"), fontsize=10)
+    return save_figure(figure, path)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.core.errors import BenchError
@@ -16,6 +17,13 @@ BETTER, WORSE = "▲", "▼"
 
 
 def collect(paths: list[str]) -> list[Result]:
+    """Every bench result in ``paths`` (files or folders, searched recursively); BenchError if there is none."""
+    return collect_with_skipped(paths)[0]
+
+
+def collect_with_skipped(paths: list[str]) -> tuple[list[Result], list[str]]:
+    """The results in ``paths`` and, for every other JSON file found, ``path: why it was not read`` (other JSON
+    such as baselines sits beside results; a report that reads folders says what it left out instead of failing)."""
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -24,15 +32,15 @@ def collect(paths: list[str]) -> list[Result]:
             files.append(path)
         else:
             raise BenchError(f"{path}: no such file or folder")
-    results = []
+    results, skipped = [], []
     for file in files:
         try:
             results.append(read_result(file))
-        except BenchError:
-            continue  # sweep.csv neighbours, baselines and other JSON are not results
+        except BenchError as exc:
+            skipped.append(exc.message)  # sweep.csv neighbours, baselines and other JSON are not results
     if not results:
         raise BenchError(f"no bench result files in {', '.join(paths)}")
-    return results
+    return results, skipped
 
 
 def group_by_subset(results: list[Result]) -> dict[tuple[str, str], list[Result]]:
@@ -79,34 +87,57 @@ def significance(group: list[Result], base: Result, test: str, alpha: float) -> 
     return marks
 
 
+@dataclass
+class Board:
+    """One subset's leaderboard as data: what the markdown and the HTML report both render, so they cannot differ.
+
+    ``results`` are in table order; ``marks`` are significance arrows per (method, column key); ``extra`` is the
+    W/L/T column (header, one cell per row) when a baseline was measured on the subset; ``notes`` are the lines
+    printed under the table (legend, how latency was measured, footnotes, hardware)."""
+
+    key: tuple[str, str]
+    results: list[Result]
+    base: Result | None
+    marks: dict[tuple[str, str], str] = field(default_factory=dict)
+    extra: tuple[str, list[str]] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def board(key: tuple[str, str], group: list[Result], baseline: str | None, test: str = "ttest", alpha: float = 0.05,
+          measure: str = "nDCG@10") -> Board:
+    """The leaderboard of one subset: rows sorted by ``measure``, marks and W/L/T against ``baseline``."""
+    group = sorted(group, key=lambda r: -(r.metrics.get(measure) or 0))
+    base = find_baseline(group, baseline) if baseline else None
+    marks = significance(group, base, test, alpha) if base else {}
+    extra = None
+    notes = []
+    if base:
+        cells = ["baseline" if r is base else "/".join(map(str, wins_losses(
+            r.per_query.get(measure, {}), base.per_query.get(measure, {})))) for r in group]
+        extra = (f"W/L/T vs {base.method} ({measure})", cells)
+        test_name = "paired t-test" if test == "ttest" else "paired randomization test (10,000 permutations)"
+        notes.append(
+            f"{BETTER}/{WORSE}: significantly better/worse than `{base.method}` on that measure's per-query "
+            f"scores ({test_name}, Holm-corrected across the {len(group) - 1} other methods, alpha {alpha}). "
+            f"W/L/T: queries won/lost/tied on {measure}."
+        )
+    elif baseline:
+        notes.append(f"Baseline `{baseline}` was not run on this subset: no significance marks.")
+    notes.append(f"{latency_sentence(group)} Stages: cascade first stage + rerank, dense query encoding + search.")
+    notes += footnotes(group)
+    notes.append(f"Best per column in bold. Hardware: {hardware_line(group[0].hardware)}. {versions_line(group[0])}")
+    return Board(key, group, base, marks, extra, notes)
+
+
+def boards(results: list[Result], baseline: str | None, test: str = "ttest", alpha: float = 0.05,
+           measure: str = "nDCG@10") -> list[Board]:
+    """One board per dataset subset, in (dataset, fingerprint) order."""
+    return [board(key, group, baseline, test, alpha, measure) for key, group in sorted(group_by_subset(results).items())]
+
+
 def leaderboard_markdown(results: list[Result], baseline: str | None, test: str = "ttest", alpha: float = 0.05,
                          measure: str = "nDCG@10") -> str:
-    groups = group_by_subset(results)
     sections = ["# Leaderboard", ""]
-    for (name, fingerprint), group in sorted(groups.items()):
-        group.sort(key=lambda r: -(r.metrics.get(measure) or 0))
-        base = find_baseline(group, baseline) if baseline else None
-        marks = significance(group, base, test, alpha) if base else {}
-        extra = None
-        if base:
-            cells = ["baseline" if r is base else "/".join(map(str, wins_losses(
-                r.per_query.get(measure, {}), base.per_query.get(measure, {})))) for r in group]
-            extra = (f"W/L/T vs {base.method} ({measure})", cells)
-        lines = table_lines(group, "##", marks, extra)
-        lines.append("")
-        if base:
-            test_name = "paired t-test" if test == "ttest" else "paired randomization test (10,000 permutations)"
-            lines.append(
-                f"{BETTER}/{WORSE}: significantly better/worse than `{base.method}` on that measure's per-query "
-                f"scores ({test_name}, Holm-corrected across the {len(group) - 1} other methods, alpha {alpha}). "
-                f"W/L/T: queries won/lost/tied on {measure}."
-            )
-        elif baseline:
-            lines.append(f"Baseline `{baseline}` was not run on this subset: no significance marks.")
-        lines.append(f"{latency_sentence(group)} Stages: cascade first stage + rerank, "
-                     "dense query encoding + search.")
-        lines += footnotes(group)
-        lines.append(f"Best per column in bold. Hardware: {hardware_line(group[0].hardware)}. {versions_line(group[0])}")
-        lines.append("")
-        sections += lines
+    for shown in boards(results, baseline, test, alpha, measure):
+        sections += table_lines(shown.results, "##", shown.marks, shown.extra) + [""] + shown.notes + [""]
     return "\n".join(sections)

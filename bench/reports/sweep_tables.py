@@ -62,6 +62,33 @@ def write_report(results: list[Result], folder: Path) -> list[Path]:
     written += _knob_plot(results, folder, "nprobe", "nprobe (clusters searched, log scale)", "recall_vs_nprobe.png",
                           "Recall@10 vs nprobe, one line per build", log_x=True)
     written += _depth_plot(results, folder)
+    written += _fusion_plots(results, folder)
+    return written
+
+
+def _fusion_plots(results, folder) -> list[Path]:
+    """Hybrids: nDCG@10 against the convex weight alpha (one line per normalisation and depth) and against the RRF
+    constant k: the tuning curves a fusion sweep is run for."""
+    convex: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    rrf: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for r in results:
+        if "arms" not in r.params or "fusion" not in r.params:
+            continue
+        arms = r.method_name
+        if r.params["fusion"] == "convex":
+            convex[f"{arms} {r.params['norm']}, depth {r.params['depth']}"].append((float(r.params["alpha"]), r.metrics["nDCG@10"]))
+        elif r.params["fusion"] == "rrf":
+            rrf[f"{arms} depth {r.params['depth']}"].append((float(r.params["k"]), r.metrics["nDCG@10"]))
+    written = []
+    convex = {label: pts for label, pts in convex.items() if len(pts) > 1}
+    if convex:
+        written.append(curve_plot(convex, folder / "fusion_vs_alpha.png", ylabel="nDCG@10",
+                                  xlabel="alpha: weight of the second arm (0 = first arm alone, 1 = second alone)",
+                                  title=plot_title(results, "Convex fusion: nDCG@10 vs alpha")))
+    rrf = {label: pts for label, pts in rrf.items() if len(pts) > 1}
+    if rrf:
+        written.append(curve_plot(rrf, folder / "fusion_vs_k.png", xlabel="RRF constant k (log scale)", ylabel="nDCG@10",
+                                  title=plot_title(results, "Reciprocal rank fusion: nDCG@10 vs k"), log_x=True))
     return written
 
 

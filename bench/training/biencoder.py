@@ -25,7 +25,7 @@ SEARCH_DEPTH = 100
 
 
 class BiEncoderObjective:
-    def __init__(self, cfg: TrainConfig, data: TrainingData, *, mine_with_model: bool = False) -> None:
+    def __init__(self, cfg: TrainConfig, data: TrainingData, *, mine_with_model: bool = False, progress=None) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -33,6 +33,7 @@ class BiEncoderObjective:
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         self.cfg, self.data, self.refreshes_negatives = cfg, data, mine_with_model
+        self.progress = progress  # bench.core.progress: encoding the corpus with the model takes minutes on a CPU
         device = resolve_device(cfg.device)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
@@ -78,27 +79,40 @@ class BiEncoderObjective:
         scores = scores.masked_fill(mask, float("-inf"))
         return torch.nn.functional.cross_entropy(scores, torch.arange(len(pairs), device=scores.device))
 
-    def corpus_vectors(self) -> np.ndarray:
+    def _encode(self, texts: list[str], prefix: str, label: str) -> np.ndarray:
+        """``encoder.encode`` with progress, rate and ETA (a bar in a terminal, plain lines in a log)."""
+        if self.progress is None:
+            return self.encoder.encode(texts, prefix=prefix)
+        task = self.progress.add_task(label, total=len(texts))
+        try:
+            return self.encoder.encode(texts, prefix=prefix, on_batch=lambda n: self.progress.advance(task, n))
+        finally:
+            self.progress.remove_task(task)
+
+    def corpus_vectors(self, purpose: str = "search") -> np.ndarray:
+        """The corpus encoded with the current weights (re-encoded after every training step that changed them)."""
         if self._corpus_vectors is None or self._corpus_vectors[0] != self.version:
             texts = [doc.flat() for doc in self.data.corpus.corpus.values()]
-            self._corpus_vectors = (self.version, self.encoder.encode(texts, prefix=self.cfg.doc_prefix))
+            vectors = self._encode(texts, self.cfg.doc_prefix, f"{purpose}: encode corpus with the model")
+            self._corpus_vectors = (self.version, vectors)
         return self._corpus_vectors[1]
 
-    def search(self, queries: dict[str, str], depth: int) -> dict[str, list[tuple[str, float]]]:
+    def search(self, queries: dict[str, str], depth: int, purpose: str = "search") -> dict[str, list[tuple[str, float]]]:
         """Exact inner-product search over the whole corpus, as the ``biencoder`` method's flat faiss index."""
         import faiss
 
-        vectors = self.corpus_vectors()
+        vectors = self.corpus_vectors(purpose)
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         ids = list(queries)
-        q = np.ascontiguousarray(self.encoder.encode([queries[i] for i in ids], prefix=self.cfg.query_prefix), dtype=np.float32)
+        texts = [queries[i] for i in ids]
+        q = np.ascontiguousarray(self._encode(texts, self.cfg.query_prefix, f"{purpose}: encode queries"), dtype=np.float32)
         scores, positions = index.search(q, min(depth, len(self.doc_ids)))
         return {qid: [(self.doc_ids[p], float(s)) for p, s in zip(positions[r], scores[r]) if p >= 0] for r, qid in enumerate(ids)}
 
     def evaluate(self, queries: dict[str, str], qrels: dict, candidates: dict[str, list[str]] | None) -> float:
         if candidates is None:
-            run = self.search(queries, SEARCH_DEPTH)
+            run = self.search(queries, SEARCH_DEPTH, "dev validation")
         else:  # bounded: each query ranks only its BM25 candidates and its judged positives
             corpus = self.data.corpus.corpus
             pools = {q: list(dict.fromkeys(candidates.get(q, []) + [d for d in qrels[q] if d in corpus])) for q in queries}
@@ -113,7 +127,8 @@ class BiEncoderObjective:
     def mine(self, pairs: list[Pair]) -> list[list[str]]:
         """ANCE-style: the current model's own top documents that are no judged positive of the query."""
         queries = {p.query_id: p.query for p in pairs}
-        ranked = {q: [d for d, _ in hits] for q, hits in self.search(queries, self.cfg.negative_depth + 20).items()}
+        hits = self.search(queries, self.cfg.negative_depth + 20, "mine dense negatives")
+        ranked = {q: [d for d, _ in row] for q, row in hits.items()}
         return negative_pools(pairs, ranked, self.data.judged, self.cfg.negative_depth)
 
     def save(self, folder: Path) -> None:

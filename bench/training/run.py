@@ -64,7 +64,7 @@ def train_model(cfg: TrainConfig, options: DataOptions, *, resume: bool = False,
         from bench.training.biencoder import BiEncoderObjective
 
         parsed = parse_negatives(cfg.hard_negatives)
-        objective = BiEncoderObjective(cfg, data, mine_with_model=bool(parsed and parsed[0] == "dense"))
+        objective = BiEncoderObjective(cfg, data, mine_with_model=bool(parsed and parsed[0] == "dense"), progress=progress)
     else:
         from bench.training.crossencoder import CrossEncoderObjective
 

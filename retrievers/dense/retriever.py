@@ -125,6 +125,9 @@ class DenseRetriever(Retriever):
     def index_bytes(self) -> int:
         return self.backend.nbytes(getattr(self, "index_file_bytes", 0))
 
+    def load_workers(self) -> str:
+        return "threads"  # torch/onnxruntime encoding and faiss/numpy search release the GIL
+
     def cached_index(self, embeddings_key: str, kind: str, settings: dict, build, binary: bool = False):
         """(index, whether it came from the cache): a faiss index keyed by the embeddings it was built from +
         ``settings`` is loaded, or built and stored.

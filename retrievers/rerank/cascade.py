@@ -73,6 +73,10 @@ class CascadeRetriever(Retriever):
         first = self.first.search(queries, max(k, depth))
         self.first.synchronize()
         self.record("first_stage", (time.perf_counter_ns() - started) / 1e6)
+        if self.first.exposes_stages:  # a fusion's arms and fusion step, as stages of this cascade
+            for part, values in self.first.breakdown.items():
+                if values:
+                    self.record(part, values[-1])
         started = time.perf_counter_ns()
         results = {}
         for query_id, hits in first.items():
@@ -95,6 +99,9 @@ class CascadeRetriever(Retriever):
 
     def index_bytes(self) -> int:
         return self.first.index_bytes()
+
+    def load_workers(self) -> str:
+        return self.first.load_workers()  # the rerankers score in torch (GIL released) or trivially
 
     def synchronize(self) -> None:
         self.first.synchronize()

@@ -20,10 +20,12 @@ import pytest
 
 from bench.data.prepare import prepare_dataset
 from bench.harness.latency import measure_latency
-from bench.harness.runner import RunSettings, _quality_run
+from bench.harness.runner import _quality_run
+from bench.harness.settings import RunSettings
 from bench.harness.threads import limit_threads
 from benchmarks.alternate import best_seconds
-from retrievers import Context, build
+from retrievers.base import Context
+from retrievers.registry import build
 
 CORPUS = os.environ.get("BENCH_BM25_CORPUS", "full")
 ROUNDS = 5

@@ -16,11 +16,13 @@ import time
 import numpy as np
 import pytest
 
-from bench.data import load_dataset
+from bench.data.resolve import load_dataset
 from bench.harness.latency import measure_latency
-from bench.harness.runner import RunSettings, _quality_run
+from bench.harness.runner import _quality_run
+from bench.harness.settings import RunSettings
 from bench.harness.threads import limit_threads
-from retrievers import Context, build
+from retrievers.base import Context
+from retrievers.registry import build
 from benchmarks.alternate import best_seconds
 
 ROUNDS = 5

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import torch
 
-from bench.data import load_dataset, make_subset
-from retrievers import Context, build
+from bench.data.resolve import load_dataset
+from bench.data.subset import make_subset
+from retrievers.base import Context
+from retrievers.registry import build
 from benchmarks.alternate import best_seconds
 from benchmarks.models import minilm_sized_cross_encoder
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import torch
 
-from bench.data import load_dataset, make_subset
+from bench.data.resolve import load_dataset
+from bench.data.subset import make_subset
 from bench.encoding.encoder import Encoder, EncoderConfig
 from bench.harness.environment import hardware, hardware_line
 from bench.encoding.models import sentence_transformers_config

@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.data import load_dataset, make_subset
+from bench.data.resolve import load_dataset
+from bench.data.subset import make_subset
 from bench.harness.latency import measure_latency
 from bench.encoding.models import sentence_transformers_config
 from bench.harness.threads import limit_threads
-from retrievers import Context, build
+from retrievers.base import Context
+from retrievers.registry import build
 
 DOCS = int(os.environ.get("BENCH_RUNTIME_DOCS", "2000"))
 LATENCY = os.environ.get("BENCH_RUNTIME_LATENCY", "1") != "0"  # 0: docs/s only (``bench run`` times queries too)

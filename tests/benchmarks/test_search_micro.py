@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.data import load_dataset, make_subset
+from bench.data.resolve import load_dataset
+from bench.data.subset import make_subset
 from benchmarks.models import minilm_sized_cross_encoder
-from retrievers import Context, build
+from retrievers.base import Context
+from retrievers.registry import build
 
 METHODS = [
     "tfidf",
