@@ -5,7 +5,7 @@
 # the default re-measures everything.
 set -euo pipefail
 OVERWRITE="${OVERWRITE:-always}"
-steps="${*:-leaderboards runtimes sweeps rerank reproduce baseline scale ann100k train site}"
+steps="${*:-leaderboards runtimes sweeps rerank reproduce baseline scale ann100k load train site}"
 M=sentence-transformers/all-MiniLM-L6-v2
 for step in $steps; do case "$step" in
 leaderboards)
@@ -40,6 +40,14 @@ scale)
   bench scale --dataset scifact --methods "bm25,biencoder,binary:rescore=100,quant:bits=8,ivf:nlist=1024,nprobe=16,ivf:binary=true,nlist=1024,nprobe=16" \
     --sizes 10k,50k,100k,200k --project 1m,8.8m --budget-ms 100 --latency-queries 100 --overwrite "$OVERWRITE" --out reports/scale
   # re-fit without measuring: add --report-only
+  ;;
+load)
+  # open-loop capacity at p99 <= 50 ms, 2 workers (one per core; docs/load.md); --k 100 keeps the quality runs small.
+  # The 100k rows read the MiniLM embeddings of the 100k corpus from the cache (bench encode --corpus 100k first).
+  bench load --dataset scifact --methods "bm25,bm25:backend=bm25s,biencoder,biencoder:runtime=onnx-int8" \
+    --slo p99=50ms --k 100 --threads 1 --overwrite "$OVERWRITE" --out reports/load
+  bench load --dataset scifact --corpus 100k --methods "biencoder,binary:rescore=100,ivf:nlist=1024,nprobe=16" \
+    --slo p99=50ms --k 100 --threads 1 --overwrite "$OVERWRITE" --out reports/load
   ;;
 ann100k)
   bench sweep --config sweeps/ann-100k.toml --latency-queries 100 --overwrite "$OVERWRITE" --out reports/sweeps
@@ -123,7 +131,8 @@ report)
 site)
   # the committed runs as a static HTML site (open reports/site/index.html from disk: no server, no network);
   # query texts and titles come from BENCH_DATA_DIR; run files are not committed, so no top documents are shown
+  # (the inputs of LEADERBOARD.md, and the load runs only: reports/load's own results were measured with --k 100)
   bench report --html reports/site reports/runs reports/sweeps/msmarco-dl19 reports/sweeps/scifact/fulldocs-50q-* \
-    --baseline bm25   # the inputs of LEADERBOARD.md
+    reports/load/*/*/load --baseline bm25
   ;;
 esac; done

@@ -51,6 +51,9 @@ EXPENSIVE_AS_SHOWN = {
     "bench sweep --dataset msmarco-dl19 --method \"bm25>>ce:model=models/ce;depth=10,20,50,100,200\"",
     "bench scale --dataset scifact --methods bm25,biencoder,binary,ivf:nlist=1024,nprobe=16 "
     "--sizes 10k,50k,100k,200k --project 1m,8.8m --budget-ms 100",
+    # capacity searches: minutes per method, and a 100k-document dense index
+    "bench load --methods bm25,biencoder --dataset scifact --slo p99=50ms",
+    "bench load --methods \"biencoder,binary:rescore=100,ivf:nlist=1024,nprobe=16\" --dataset scifact --corpus 100k",
     # the gates: a dense job, every published figure, and a command that rewrites the committed baseline
     "bench check --baseline reports/baseline.json",
     # A/B against a revision: minutes of worker rounds; run as documented by tests/test_gate_against.py

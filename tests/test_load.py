@@ -191,13 +191,24 @@ def test_slo_parsing_and_bad_options():
     assert parse_clients("1,2,4") == (1, 2, 4) and parse_clients("none") == ()
 
 
-def test_load_run_round_trips(sleepy_pool):
+def test_load_run_round_trips_and_renders(sleepy_pool, tmp_path):
+    """A run's JSON reads back equal; the report names max QPS at the SLO, the best quality within it, and
+    draws the plot."""
+    from bench.reports.load_report import best_within_budget, write_reports
+
     step = open_step(sleepy_pool, 20, 0.5, SLO.parse("p99=1s"), seed=4)
+    closed = closed_level(sleepy_pool, 2, 0.3, SLO.parse("p99=1s"))
     run = LoadRun(method="toy", method_spec="toy", dataset={"name": "x"}, slo="p99<=1000ms", workers=1,
-                  worker_kind="threads", latency_threads=1, k=10, options={}, steps=(step,))
+                  worker_kind="threads", latency_threads=1, k=10, options={}, steps=(step, closed),
+                  quality={"nDCG@10": 0.5})
     again = LoadRun.from_json(run.to_json())
     assert again == run and again.max_qps == 20
     assert isinstance(again.steps[0], Step) and len(again.steps[0].latencies_us) == step.answered
+    worse = LoadRun(**{**run.__dict__, "method": "worse", "quality": {"nDCG@10": 0.4}})
+    assert best_within_budget([worse, run]).startswith("Best quality within p99<=1000ms: toy (nDCG@10 0.5000")
+    assert best_within_budget([run], target_qps=50) == "No method met p99<=1000ms at 50 QPS."
+    markdown, plot = write_reports([run, worse], tmp_path)
+    assert "max QPS @ p99<=1000ms" in markdown.read_text() and plot.stat().st_size > 1000
 
 
 def test_ctrl_c_keeps_finished_steps(toy_dataset, tmp_path):

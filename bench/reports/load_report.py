@@ -56,7 +56,7 @@ def best_within_budget(runs: list[LoadRun], target_qps: float | None = None) -> 
 
 def step_rows(run: LoadRun) -> tuple[list[str], list[list[str]]]:
     headers = ["mode", "offered QPS", "achieved QPS", "p50", "p90", "p99", "p99.9", "max", "errors", "dropped",
-               "unsent", "lag p99 ms", "SLO", "machine"]
+               "unsent", "lag p99 ms", "SLO", "stages p50 ms", "machine"]
     rows = []
     for step in run.open_steps() + run.closed_steps():
         lat = step.latency_ms
@@ -69,6 +69,7 @@ def step_rows(run: LoadRun) -> tuple[list[str], list[list[str]]]:
             _ms(step.lag_ms.get("p99")) + (" !" if step.lag_flagged else ""),
             ("met" if step.slo_met else "missed") + (" (saturated)" if step.saturated else "") if step.mode == "open"
             else "–",
+            " + ".join(f"{part} {_ms(values.get('p50'))}" for part, values in step.stages_ms.items()) or "–",
             ("busy" if step.busy else "quiet") + (f", others {other:.2f} cores" if other is not None else "")])
     return headers, rows
 
