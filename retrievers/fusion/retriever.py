@@ -147,6 +147,10 @@ class FusionRetriever(Retriever):
         """Each arm alone on the same queries at the same depth: the result shows what fusing bought."""
         return {f"arm{i + 1}": dict(run) for i, run in enumerate(self._arm_runs)}
 
+    def load_workers(self) -> str:
+        """Threads when every arm's search releases the GIL, else processes (one Python-bound arm serialises)."""
+        return "threads" if all(arm.load_workers() == "threads" for arm in self.arms) else "processes"
+
     def synchronize(self) -> None:
         for arm in self.arms:
             arm.synchronize()
