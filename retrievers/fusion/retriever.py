@@ -7,8 +7,8 @@ the timed run alike, so the quality reported is the quality of what was timed (a
 serving point are two values of ``depth`` over one build).
 
 Cost is kept per stage: each arm's search time (``arm:<spec>`` in the latency split) and the fusion step
-(``fusion``); arms run one after the other unless ``parallel=true`` runs them side by side in threads (Lucene
-and torch release the GIL). Build cost and index size are the sum of the arms'; each arm's own build record
+(``fusion``); arms run one after the other unless ``parallel=true`` runs them side by side in threads (an arm
+overlaps the others wherever they release the GIL, as torch does while encoding a query). Build cost and index size are the sum of the arms'; each arm's own build record
 (spec, seconds, reuse, size) is kept in the result's stats under ``arms``.
 """
 from __future__ import annotations
