@@ -163,8 +163,9 @@ report)
 site)
   # the committed runs as a static HTML site (open reports/site/index.html from disk: no server, no network);
   # query texts and titles come from BENCH_DATA_DIR; run files are not committed, so no top documents are shown
-  # (the inputs of LEADERBOARD.md, and the load runs only: reports/load's own results were measured with --k 100)
+  # (the inputs of LEADERBOARD.md, the scale runs (the 100k headline corpus and its scale curves), and the load runs
+  # only: reports/load's own results were measured with --k 100)
   bench report --html reports/site reports/runs reports/sweeps/msmarco-dl19 reports/sweeps/scifact/fulldocs-50q-* \
-    reports/load/*/*/load --baseline bm25
+    reports/scale/scifact/runs reports/load/*/*/load --baseline bm25
   ;;
 esac; done
