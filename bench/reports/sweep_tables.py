@@ -71,10 +71,13 @@ def _fusion_plots(results, folder) -> list[Path]:
     constant k: the tuning curves a fusion sweep is run for."""
     convex: dict[str, list[tuple[float, float]]] = defaultdict(list)
     rrf: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    by_depth: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for r in results:
         if "arms" not in r.params or "fusion" not in r.params:
             continue
         arms = r.method_name
+        setting = f"alpha {r.params['alpha']}, {r.params['norm']}" if r.params["fusion"] == "convex" else f"k {r.params['k']}"
+        by_depth[f"{arms} {r.params['fusion']} ({setting})"].append((float(r.params["depth"]), r.metrics["nDCG@10"]))
         if r.params["fusion"] == "convex":
             convex[f"{arms} {r.params['norm']}, depth {r.params['depth']}"].append((float(r.params["alpha"]), r.metrics["nDCG@10"]))
         elif r.params["fusion"] == "rrf":
@@ -85,6 +88,11 @@ def _fusion_plots(results, folder) -> list[Path]:
         written.append(curve_plot(convex, folder / "fusion_vs_alpha.png", ylabel="nDCG@10",
                                   xlabel="alpha: weight of the second arm (0 = first arm alone, 1 = second alone)",
                                   title=plot_title(results, "Convex fusion: nDCG@10 vs alpha")))
+    by_depth = {label: pts for label, pts in by_depth.items() if len(pts) > 1}
+    if by_depth:
+        written.append(curve_plot(by_depth, folder / "fusion_vs_depth.png", ylabel="nDCG@10", log_x=True,
+                                  xlabel="depth: candidates each arm contributes (log scale)",
+                                  title=plot_title(results, "Fusion: nDCG@10 vs arm depth")))
     rrf = {label: pts for label, pts in rrf.items() if len(pts) > 1}
     if rrf:
         written.append(curve_plot(rrf, folder / "fusion_vs_k.png", xlabel="RRF constant k (log scale)", ylabel="nDCG@10",
