@@ -5,7 +5,7 @@
 # the default re-measures everything.
 set -euo pipefail
 OVERWRITE="${OVERWRITE:-always}"
-steps="${*:-leaderboards runtimes sweeps rerank reproduce baseline scale ann100k train site}"
+steps="${*:-leaderboards runtimes sweeps rerank reproduce baseline scale ann100k load train hybrid site}"
 M=sentence-transformers/all-MiniLM-L6-v2
 for step in $steps; do case "$step" in
 leaderboards)
@@ -40,6 +40,14 @@ scale)
   bench scale --dataset scifact --methods "bm25,biencoder,binary:rescore=100,quant:bits=8,ivf:nlist=1024,nprobe=16,ivf:binary=true,nlist=1024,nprobe=16" \
     --sizes 10k,50k,100k,200k --project 1m,8.8m --budget-ms 100 --latency-queries 100 --overwrite "$OVERWRITE" --out reports/scale
   # re-fit without measuring: add --report-only
+  ;;
+load)
+  # open-loop capacity at p99 <= 50 ms, 2 workers (one per core; docs/load.md); --k 100 keeps the quality runs small.
+  # The 100k rows read the MiniLM embeddings of the 100k corpus from the cache (bench encode --corpus 100k first).
+  bench load --dataset scifact --methods "bm25,bm25:backend=bm25s,biencoder,biencoder:runtime=onnx-int8" \
+    --slo p99=50ms --k 100 --threads 1 --overwrite "$OVERWRITE" --out reports/load
+  bench load --dataset scifact --corpus 100k --methods "biencoder,binary:rescore=100,ivf:nlist=1024,nprobe=16" \
+    --slo p99=50ms --k 100 --threads 1 --overwrite "$OVERWRITE" --out reports/load
   ;;
 ann100k)
   bench sweep --config sweeps/ann-100k.toml --latency-queries 100 --overwrite "$OVERWRITE" --out reports/sweeps
@@ -116,6 +124,42 @@ train)
   bench sweep --dataset scifact --queries 50 --method "bm25>>ce:model=models/ce-scifact;max_length=256;depth=10,20,50,100,200" \
     --method "bm25>>oracle:depth=100" --latency-queries 3 --overwrite "$OVERWRITE" --out reports/sweeps
   ;;
+hybrid)
+  # BM25 + MiniLM fused (docs/hybrid.md). Tuning on scifact's TRAIN split (200 judged claims sampled with seed 0; the
+  # corpus is the one test uses): convex alpha x normalisation and the RRF constant k, arms built once per grid.
+  bench sweep --dataset scifact --split train --queries 200 --baseline bm25 \
+    --method "bm25+biencoder:fusion=convex;norm=minmax;alpha=0.0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0" \
+    --method "bm25+biencoder:fusion=convex;norm=zscore;alpha=0.2,0.35,0.5,0.65,0.8" \
+    --method "bm25+biencoder:fusion=rrf;k=1,10,60,100" \
+    --threads 1 --latency-queries 10 --overwrite "$OVERWRITE" --out reports/sweeps
+  # the arm depth (query-time: same build) at the chosen values, quality and cost, on the same train queries
+  bench sweep --dataset scifact --split train --queries 200 --baseline bm25 \
+    --method "bm25+biencoder:fusion=convex;depth=20,50,200,1000" --method "bm25+biencoder:k=10;depth=20,50,200,1000" \
+    --threads 1 --latency-queries 30 --overwrite "$OVERWRITE" --out reports/sweeps
+  # test read once with the values chosen on train (convex alpha 0.5 on min-max scores; RRF k=10), beside the
+  # bm25 and biencoder rows of the 'leaderboards' step; the same rows transfer to nfcorpus and msmarco-dl19 untuned
+  H="bm25+biencoder:fusion=rrf,k=10,bm25+biencoder:fusion=convex,alpha=0.5,norm=minmax"
+  bench run --dataset scifact --methods "$H,bm25+biencoder:fusion=convex,alpha=0.5,norm=minmax,parallel=true" \
+    --threads 1 --overwrite "$OVERWRITE" --out reports/runs
+  for d in nfcorpus msmarco-dl19; do
+    bench run --dataset "$d" --methods "bm25,biencoder,$H" --threads 1 --overwrite "$OVERWRITE" --out reports/runs
+  done
+  # the headline corpus (scifact + 94,817 WordNet/GCIDE distractors), beside the 'scale' step's bm25 and biencoder
+  bench run --dataset scifact --corpus 100k --methods "$H" --threads 1 --overwrite "$OVERWRITE" \
+    --out reports/scale/scifact/runs
+  # the fine-tuned arms ('train' step: models/ft-scifact-train-dense, models/ce-scifact-train-s3) fused, and the
+  # trained cross-encoder over that hybrid (alpha as tuned for MiniLM; re-tune on train before reading test again)
+  FT="bm25+[biencoder:model=models/ft-scifact-train-dense]"
+  bench run --dataset scifact --methods "$FT:fusion=rrf,k=10,$FT:fusion=convex,alpha=0.5,norm=minmax,$FT:fusion=convex,alpha=0.5,norm=minmax>>ce:model=models/ce-scifact-train-s3,depth=20,max_length=128" \
+    --threads 1 --latency-queries 50 --overwrite "$OVERWRITE" --out reports/runs
+  mkdir -p reports/hybrid
+  for d in scifact nfcorpus msmarco-dl19; do
+    bench report reports/runs/$d/full-* --baseline bm25 --out reports/hybrid/$d-vs-bm25.md --plot reports/hybrid/$d-tradeoff.png
+    bench report reports/runs/$d/full-* --baseline biencoder --out reports/hybrid/$d-vs-biencoder.md
+  done
+  bench report reports/scale/scifact/runs/scifact/+distractors-wordnet+distractors-gcide-100000docs-* --baseline bm25 \
+    --out reports/hybrid/scifact-100k-vs-bm25.md --plot reports/hybrid/scifact-100k-tradeoff.png
+  ;;
 report)
   bench report reports/runs reports/sweeps/msmarco-dl19 reports/sweeps/scifact/fulldocs-50q-* --baseline bm25 \
     --out reports/LEADERBOARD.md
@@ -123,7 +167,9 @@ report)
 site)
   # the committed runs as a static HTML site (open reports/site/index.html from disk: no server, no network);
   # query texts and titles come from BENCH_DATA_DIR; run files are not committed, so no top documents are shown
+  # (the inputs of LEADERBOARD.md, the scale runs (the 100k headline corpus and its scale curves), and the load runs
+  # only: reports/load's own results were measured with --k 100)
   bench report --html reports/site reports/runs reports/sweeps/msmarco-dl19 reports/sweeps/scifact/fulldocs-50q-* \
-    --baseline bm25   # the inputs of LEADERBOARD.md
+    reports/scale/scifact/runs reports/load/*/*/load --baseline bm25
   ;;
 esac; done

@@ -51,6 +51,9 @@ EXPENSIVE_AS_SHOWN = {
     "bench sweep --dataset msmarco-dl19 --method \"bm25>>ce:model=models/ce;depth=10,20,50,100,200\"",
     "bench scale --dataset scifact --methods bm25,biencoder,binary,ivf:nlist=1024,nprobe=16 "
     "--sizes 10k,50k,100k,200k --project 1m,8.8m --budget-ms 100",
+    # capacity searches: minutes per method, and a 100k-document dense index
+    "bench load --methods bm25,biencoder --dataset scifact --slo p99=50ms",
+    "bench load --methods \"biencoder,binary:rescore=100,ivf:nlist=1024,nprobe=16\" --dataset scifact --corpus 100k",
     # the gates: a dense job, every published figure, and a command that rewrites the committed baseline
     "bench check --baseline reports/baseline.json",
     # A/B against a revision: minutes of worker rounds; run as documented by tests/test_gate_against.py
@@ -303,3 +306,25 @@ def test_an_unknown_option_or_command_in_the_docs_fails():
     path, ctx = resolve(("run", "--methods", "bm25:k3=1"))
     with pytest.raises(BenchError):
         check_method_specs(path, ctx.params)
+
+
+HEADLINE = REPO / "reports/scale/scifact/runs/scifact/+distractors-wordnet+distractors-gcide-100000docs-allq-seed0-501da15c"
+
+
+def test_the_readme_headline_table_is_the_committed_results():
+    """Every figure of the README's headline table is what `bench report` gives for the committed 100k results."""
+    import bench
+
+    frame = bench.load_results(HEADLINE).to_pandas().set_index("method")
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| method | nDCG@10 | R@10 | R@100 | p50 ms | QPS | index MB |"):].split("\n\n")[0]
+    rows = [line for line in table.splitlines()[2:] if line.startswith("| `")]
+    assert len(rows) == 5
+    for line in rows:
+        cells = [cell.strip().strip("*").rstrip("▼▲").strip("*") for cell in line.strip("|").split("|")]
+        method = re.match(r"`([^`]+)`", cells[0]).group(1)
+        row = frame.loc[method]
+        shown = [float(cell.replace(",", "")) for cell in cells[1:]]
+        assert shown[:3] == [round(row["nDCG@10"], 4), round(row["R@10"], 4), round(row["R@100"], 4)], method
+        assert shown[3] == pytest.approx(row["p50_ms"], abs=0.051), method
+        assert shown[4:] == [round(row["qps"], 1), round(row["index_mb"], 1)], method

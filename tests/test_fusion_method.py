@@ -133,3 +133,23 @@ def test_fusion_of_a_method_with_itself_under_rrf_ranks_like_the_method(tmp_path
     fused, fused_run = run_method(toy, "tfidf+tfidf:depth=5", settings)
     assert {q: [d for d, _ in hits] for q, hits in fused_run.items()} == {q: [d for d, _ in hits] for q, hits in alone_run.items()}
     assert fused.metrics == alone.metrics
+
+
+def test_sweep_tunes_a_fusion_on_another_split_and_draws_its_curves(run_cli, tmp_path):
+    """``bench sweep --split train`` over a fusion grid: the points are measured on the train judgments, the arms are
+    built once, and the tuning curves are drawn."""
+    folder = write_beir(tmp_path / "toy", TOY_DOCS, TOY_QUERIES, TOY_QRELS)
+    (folder / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq3\td4\t1\n", encoding="utf-8")
+    out = tmp_path / "sweeps"
+    code, _, err = run_cli("sweep", "--dataset", str(folder), "--split", "train", "--baseline", "tfidf",
+                           "--method", "tfidf+[tfidf:sublinear_tf=true]:fusion=convex;alpha=0.0,0.5,1.0",
+                           "--method", "tfidf+[tfidf:sublinear_tf=true]:k=1,60", "--k", "5", "--latency-queries", "2",
+                           "--warmup", "0", "--out", str(out))
+    assert code == 0, err
+    import json
+
+    results = [json.loads(p.read_text()) for p in out.rglob("*.json")]
+    assert len(results) == 6 and {r["dataset"]["split"] for r in results} == {"train"}
+    assert {r["dataset"]["n_queries"] for r in results} == {2}
+    group = next(out.rglob("sweep.md")).parent
+    assert (group / "fusion_vs_alpha.png").stat().st_size > 0 and (group / "fusion_vs_k.png").stat().st_size > 0

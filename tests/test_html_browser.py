@@ -4,11 +4,13 @@ on a column header reorders the rows, a chart draws its points and hovering one 
 lists the queries. Screenshots of the main pages go to test-artifacts/html-report/ (gitignored) for a reviewer."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from test_html_report import load_run_json
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("BENCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -28,9 +30,15 @@ def site(tmp_path_factory) -> Path:
     """The committed results (leaderboards, sweeps, scale) rendered as a site, as `bench report --html` writes it."""
     from bench.reports.html.site import write_site
 
-    folder = tmp_path_factory.mktemp("html") / "site"
-    write_site([str(ROOT / "reports" / d) for d in ("runs", "sweeps", "scale")], folder, baseline="bm25",
-               data_dir=os.environ.get("BENCH_DATA_DIR"))
+    root = tmp_path_factory.mktemp("html")
+    scifact = next((ROOT / "reports" / "runs" / "scifact").glob("full-*/bm25-*.json"))
+    loads = root / "loads" / "load"  # a load run on the scifact subset (bench load's layout), until one is committed
+    loads.mkdir(parents=True)
+    dataset = json.loads(scifact.read_text())["dataset"]
+    (loads / "bm25.json").write_text(json.dumps(load_run_json(dataset)))
+    folder = root / "site"
+    write_site([str(ROOT / "reports" / d) for d in ("runs", "sweeps", "scale")] + [str(root / "loads")], folder,
+               baseline="bm25", data_dir=os.environ.get("BENCH_DATA_DIR"))
     return folder
 
 
@@ -75,7 +83,9 @@ def screenshot(page, name: str) -> None:
 
 
 def _subset_page(site: Path) -> Path:
-    return next(site.glob("datasets/scifact/full-*/index.html"))
+    """The page of the committed scifact leaderboard (its folder name is the subset's, as in reports/runs)."""
+    folder = next((ROOT / "reports" / "runs" / "scifact").glob("full-*"))
+    return site / "datasets" / "scifact" / folder.name / "index.html"
 
 
 def test_every_main_page_loads_without_errors_or_network(site, open_page):
@@ -91,6 +101,15 @@ def test_every_main_page_loads_without_errors_or_network(site, open_page):
             page.screenshot(path=str(_shot_path("leaderboard-top")))
     assert open_page.errors == [], open_page.errors
     assert open_page.remote == [], open_page.remote
+
+
+def test_load_curves_draw_with_the_slo(site, open_page):
+    page = open_page(_subset_page(site))
+    page.wait_for_selector("#load-0 .scatterlayer .point")
+    legend = page.text_content("#load-0 .legend")
+    assert "bm25 p99" in legend and "SLO p99<=50ms" in legend
+    assert page.locator("#load-0 .scatterlayer .trace").first.locator(".point").count() == 3
+    assert open_page.errors == [], open_page.errors
 
 
 def _column(page, table: str, index: int) -> list[str]:

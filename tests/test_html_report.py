@@ -212,7 +212,7 @@ def test_old_schema_and_missing_latency_render_pages_that_say_what_is_missing(ru
     points = {p["label"]: p for p in json.loads(spec)["points"]}
     assert points["dense"]["v"]["qps"] is None and points["bm25"]["v"]["p50_ms"] == 1.5
     index = (site / "index.html").read_text(encoding="utf-8")
-    assert "Files not read" in index and "schema 99 is newer" in index
+    assert "Not shown" in index and "schema 99 is newer" in index
     queries = next(site.glob("datasets/toy/*/queries/tfidf-*.html")).read_text(encoding="utf-8")
     assert "dataset <code>toy</code> was not found locally" in queries and "no run file" in queries
 
@@ -243,3 +243,50 @@ def test_frontier_keeps_only_points_no_other_beats():
     assert frontier(points, x_higher_better=False) == [2, 0, 3]
     # with throughput (higher is better) the cheapest point is the worst one
     assert frontier(points, x_higher_better=True) == [3]
+
+
+def load_run_json(dataset: dict, method: str = "bm25", slo: str = "p99<=50ms") -> dict:
+    """A load run as `bench load` stores it: three open-loop rates (the last over the SLO) and two closed-loop levels."""
+    from bench.harness.load.records import LoadRun, Step
+
+    def step(mode, offered, clients, p50, p99, met):
+        return Step(mode=mode, offered_qps=offered, clients=clients, seconds=2.0, elapsed_seconds=2.1, scheduled=100,
+                    sent=100, answered=100, errors=0, dropped=0, unsent=0, achieved_qps=offered or 300.0 * clients,
+                    latency_ms={"p50": p50, "p90": p99 * 0.8, "p99": p99, "p99.9": p99 * 1.2, "max": p99 * 1.5},
+                    service_ms={}, lag_ms={"p99": 0.1}, lag_flagged=False, saturated=not met and mode == "open",
+                    slo_met=met)
+
+    steps = (step("open", 100.0, None, 1.0, 5.0, True), step("open", 200.0, None, 1.5, 20.0, True),
+             step("open", 400.0, None, 9.0, 180.0, False), step("closed", None, 1, 1.0, 2.0, False),
+             step("closed", None, 2, 1.4, 4.0, False))
+    return LoadRun(method=method, method_spec=method, dataset=dataset, slo=slo, workers=2, worker_kind="threads",
+                   latency_threads=1, k=10, options={}, steps=steps, quality={"nDCG@10": 0.5},
+                   one_query_ms={"p50": 1.0}, stopped="found", timestamp="2026-12-06T08:00:00").to_json()
+
+
+def test_load_runs_render_their_capacity_and_curves(run_cli, tmp_path):
+    runs = tmp_path / "runs"
+    result = _old_result("bm25", {"q1": 1.0, "q2": 0.5}, latency=True)
+    _write(runs / "toy", "bm25.json", result)
+    _write(runs / "toy" / "load", "bm25.json", load_run_json(result["dataset"]))
+    _write(runs / "toy" / "load", "broken.json", {"steps": [], "slo": "p99<=50ms", "schema": 99})
+    _write(runs / "other" / "load", "bm25.json", load_run_json(result["dataset"] | {"fingerprint": "elsewhere"}))
+    site = tmp_path / "site"
+    code, _, err = run_cli("report", "--html", str(site), str(runs))
+    assert code == 0, err
+    text = next(site.glob("datasets/toy/*/index.html")).read_text(encoding="utf-8")
+    capacity = {row[0][0]: [cell for cell, _ in row] for row in read_table_text(text, "capacity").rows if row}
+    assert capacity["bm25"][5] == "200"  # max QPS: the highest offered rate whose step met the SLO
+    figure = json.loads(re.search(r'class="figure-spec" id="load-0-spec">(.*?)</script>', text).group(1))
+    names = [trace["name"] for trace in figure["data"]]
+    assert names == ["bm25 p99", "bm25 p50", "bm25 closed-loop p99", "SLO p99<=50ms"]
+    assert figure["data"][0]["x"] == [100.0, 200.0, 400.0] and figure["data"][3]["y"] == [50.0, 50.0]
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "load result schema 99 is newer" in index and "bm25.json: not a bench result" not in index
+    assert "subset elsewhere: load run of bm25 (no result of that subset was read" in index
+
+
+def read_table_text(text: str, table_id: str) -> TableReader:
+    reader = TableReader(table_id)
+    reader.feed(text)
+    return reader

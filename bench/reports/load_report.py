@@ -56,7 +56,7 @@ def best_within_budget(runs: list[LoadRun], target_qps: float | None = None) -> 
 
 def step_rows(run: LoadRun) -> tuple[list[str], list[list[str]]]:
     headers = ["mode", "offered QPS", "achieved QPS", "p50", "p90", "p99", "p99.9", "max", "errors", "dropped",
-               "unsent", "lag p99 ms", "SLO", "machine"]
+               "unsent", "lag p99 ms", "SLO", "stages p50 ms", "machine"]
     rows = []
     for step in run.open_steps() + run.closed_steps():
         lat = step.latency_ms
@@ -69,6 +69,7 @@ def step_rows(run: LoadRun) -> tuple[list[str], list[list[str]]]:
             _ms(step.lag_ms.get("p99")) + (" !" if step.lag_flagged else ""),
             ("met" if step.slo_met else "missed") + (" (saturated)" if step.saturated else "") if step.mode == "open"
             else "–",
+            " + ".join(f"{part} {_ms(values.get('p50'))}" for part, values in step.stages_ms.items()) or "–",
             ("busy" if step.busy else "quiet") + (f", others {other:.2f} cores" if other is not None else "")])
     return headers, rows
 
@@ -126,8 +127,17 @@ def hockey_stick(runs: list[LoadRun], path: Path) -> Path:
     ax.set_title(f"Latency vs load: {info.get('name')}, {info.get('n_docs', 0):,} docs, "
                  f"{runs[0].workers} workers", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return save_figure(figure, path)
+
+
+def read_runs(folder: Path) -> list[LoadRun]:
+    """Every load result stored in a subset folder's ``load/``, by method."""
+    import json
+
+    paths = sorted((Path(folder) / "load").glob("*.json"))
+    return sorted((LoadRun.from_json(json.loads(p.read_text(encoding="utf-8")), str(p)) for p in paths),
+                  key=lambda run: run.method)
 
 
 def write_reports(runs: list[LoadRun], folder: Path, target_qps: float | None = None) -> list[Path]:

@@ -18,7 +18,8 @@ from bench.reports.columns import column  # noqa: E402
 def plot_title(results: list[Result], what: str) -> str:
     info = results[0].dataset
     padded = f" + {'+'.join(info.subset['distractors'])}" if info.subset.get("distractors") else ""
-    return f"{what}\n{info.name}{padded}: {info.n_docs:,} docs, {info.n_queries} queries — {hardware_line(results[0].hardware)}"
+    split = f" ({info.split} split)" if info.split and info.split != "test" else ""
+    return f"{what}\n{info.name}{padded}: {info.n_docs:,} docs, {info.n_queries}{split} queries — {hardware_line(results[0].hardware)}"
 
 
 def save_figure(figure, path: Path) -> Path:
@@ -122,28 +123,43 @@ def family(result: Result) -> str:
 FAMILY_MARKERS = {"single stage": "o", "hybrid (fusion)": "s", "cascade": "^"}
 
 
+def is_sanity(result: Result) -> bool:
+    """A cascade whose reranker is a sanity check (oracle ceiling, shuffle floor, constant): not a pipeline anyone
+    deploys, so a trade-off chart leaves it out (the leaderboard keeps it)."""
+    from bench.core.errors import BenchError
+    from retrievers import resolve
+
+    try:
+        spec = resolve(result.method_spec)
+    except BenchError:
+        return False
+    return spec.source.startswith("retrievers.rerank.sanity")
+
+
 def tradeoff_plot(results: list[Result], path: Path, metric: str = "nDCG@10") -> Path:
     """Quality vs end-to-end p50 of every row of one subset on one chart: single stages, hybrids and cascades
     with their own marker, each point labelled with its method, the Pareto frontier drawn through them all."""
     quality, latency = column(metric).get, column("p50_ms").get
-    shown = [r for r in results if latency(r) and quality(r) is not None]
-    figure, ax = plt.subplots(figsize=(9, 6))
+    shown = sorted((r for r in results if latency(r) and quality(r) is not None and not is_sanity(r)), key=latency)
+    figure, ax = plt.subplots(figsize=(11, 7))
     for kind, marker in FAMILY_MARKERS.items():
         members = [r for r in shown if family(r) == kind]
         if members:
             ax.scatter([latency(r) for r in members], [quality(r) for r in members], marker=marker, s=60, label=kind,
                        alpha=0.85)
-        for r in members:
-            ax.annotate(r.method if len(r.method) <= 48 else r.method[:45] + "...", (latency(r), quality(r)),
-                        fontsize=7, xytext=(4, 3), textcoords="offset points")
+    for position, r in enumerate(shown):  # alternate label offsets so neighbours do not print over each other
+        label = (r.method if len(r.method) <= 44 else r.method[:41] + "...") + ("†" if r.latency.busy else "")
+        ax.annotate(label, (latency(r), quality(r)), fontsize=7, textcoords="offset points",
+                    xytext=(5, (4, -10, 12, -18)[position % 4]))
     front = pareto_front([(latency(r), quality(r)) for r in shown])
     if front:
         ax.step(*zip(*front), where="post", color="black", linewidth=1.0, label="Pareto frontier")
     log_axis(ax, subs=(1.0, 2.0, 5.0))
-    ax.set_xlabel("end-to-end p50 latency per query (ms, one thread, log scale)")
+    ax.set_xlabel("end-to-end p50 latency per query (ms, log scale; one query at a time)")
     ax.set_ylabel(metric)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    busy = " (latency on a busy machine)" if any(r.latency.busy for r in shown) else ""
-    figure.suptitle(plot_title(shown or results, f"{metric} vs latency: single stages, hybrids, cascades{busy}"), fontsize=10)
+    busy = "; †: latency timed on a busy machine" if any(r.latency.busy for r in shown) else ""
+    figure.suptitle(plot_title(shown or results, f"{metric} vs p50 latency: single stages, hybrids, cascades "
+                               f"(sanity rerankers left out{busy})"), fontsize=10)
     return save_figure(figure, path)

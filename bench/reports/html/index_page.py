@@ -94,6 +94,7 @@ def index_body(results: list[Result], subsets: list[SubsetLink], query_hrefs: di
     parts.append(section("Runs", runs_section(results), "runs"))
     if skipped:
         items = "".join(f"<li>{esc(line)}</li>" for line in skipped)
-        parts.append(section("Files not read", f"<details><summary>{len(skipped)} JSON file(s) in these folders are "
-                             f"not bench results (or not readable ones)</summary><ul>{items}</ul></details>", "skipped"))
+        parts.append(section("Not shown", f"<details><summary>{len(skipped)} JSON file(s) in these folders that are "
+                             "not readable bench results, or load runs of a subset without results</summary>"
+                             f"<ul>{items}</ul></details>", "skipped"))
     return "\n".join(parts)

@@ -18,11 +18,12 @@ from bench.harness.result import Result
 from bench.harness.store import result_stem, slug, subset_tag
 from bench.reports.html.curves import scale_families
 from bench.reports.html.index_page import SubsetLink, index_body
+from bench.reports.html.load import by_subset, collect_load_runs
 from bench.reports.html.markup import ASSETS, PLOTLY_FILE, esc, page
 from bench.reports.html.queries import TOP_DOCS, query_body, query_title, reference_line
 from bench.reports.html.scale_page import scale_body, scale_title
 from bench.reports.html.subset_page import subset_body, subset_heading
-from bench.reports.html.texts import read_ranking, subset_texts
+from bench.reports.html.texts import forget, read_ranking, subset_texts
 from bench.reports.report import Board, boards, collect_with_skipped
 
 MARKER = ".bench-site"  # names a folder this command wrote, so it may be replaced; anything else is refused
@@ -42,11 +43,17 @@ def write_site(paths: list[str], out: str | Path, *, baseline: str | None = None
     out = Path(out)
     _check_target(out, paths)
     results, skipped = collect_with_skipped(paths)
+    load_runs, load_files, load_skipped = collect_load_runs(paths)
+    skipped = [line for line in skipped if line.split(": ", 1)[0] not in load_files] + load_skipped
     if not any(measure in r.metrics for r in results):
         found = sorted({m for r in results for m in r.metrics})
         raise BenchError(f"--measure {measure}: no result has it (measures found: {', '.join(found)})")
     plotly_js = _plotly_js()
-    pages = _pages(results, boards(results, baseline, test, alpha, measure), skipped, paths, baseline, measure, data_dir)
+    try:
+        pages = _pages(results, boards(results, baseline, test, alpha, measure), by_subset(load_runs), skipped, paths,
+                       baseline, measure, data_dir)
+    finally:
+        forget()
     with atomic.staged_dir(out) as staging:
         staging.chmod(0o755)  # a staging folder is private (0700); a published site is read by others
         for relative, text in pages.items():
@@ -107,12 +114,12 @@ def _footer(results: list[Result]) -> str:
             "Static files: scripts, styles and the charting library are in <code>assets/</code>; no network is used.")
 
 
-def _pages(results: list[Result], all_boards: list[Board], skipped: list[str], paths: list[str],
-           baseline: str | None, measure: str, data_dir: str | None) -> dict[str, str]:
+def _pages(results: list[Result], all_boards: list[Board], loads: dict[tuple[str, str], list], skipped: list[str],
+           paths: list[str], baseline: str | None, measure: str, data_dir: str | None) -> dict[str, str]:
     footer = _footer(results)
     pages: dict[str, str] = {}
     families = scale_families(r for b in all_boards for r in b.results)
-    scale_hrefs: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    scale_hrefs: dict[str, list[tuple[str, str]]] = {}  # subset folder -> links to its scale pages
     scale_index: list[tuple[str, str]] = []
     for key, members in sorted(families.items()):
         name = f"scale/{slug(members[0].dataset.name)}-{hashlib.sha256(key.encode()).hexdigest()[:8]}.html"
@@ -132,14 +139,16 @@ def _pages(results: list[Result], all_boards: list[Board], skipped: list[str], p
         pages.update(_query_pages(shown, reference, folder, query_pages, baseline, measure, data_dir, footer))
         crumbs = [("../../../index.html#datasets", "datasets")]
         why = reference_line(reference, shown.base is not None, baseline)
-        body = subset_body(shown, measure, query_pages, scale_hrefs.get(folder, []), why)
+        body = subset_body(shown, measure, query_pages, scale_hrefs.get(folder, []), why, loads.pop(shown.key, []))
         pages[f"{folder}/index.html"] = page(subset_heading(shown), body, "../../../", crumbs, charts=True,
                                              footer=footer)
         href = f"{_href(folder)}/index.html"
         subsets.append(SubsetLink(shown, href))
         query_hrefs |= {(position, method): f"{_href(folder)}/{target}" for method, target in query_pages.items()}
-    pages["index.html"] = page("bench report", index_body(results, subsets, query_hrefs, scale_index, skipped, paths,
-                                                          measure), "", [], footer=footer)
+    orphans = [f"{run.dataset.get('name')} subset {run.dataset.get('fingerprint')}: load run of {run.method} "
+               "(no result of that subset was read, so it has no page)" for runs in loads.values() for run in runs]
+    pages["index.html"] = page("bench report", index_body(results, subsets, query_hrefs, scale_index,
+                                                          skipped + orphans, paths, measure), "", [], footer=footer)
     return pages
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from bench.reports.html.charts import figure_html, tradeoff_html, tradeoff_spec
 from bench.reports.html.curves import sweep_figures
-from bench.reports.html.load import load_figures
+from bench.reports.html.load import LoadRun, load_section
 from bench.reports.html.markup import esc, link, missing, notes, section
 from bench.reports.html.table import leaderboard_table
 from bench.reports.leaderboard import title
@@ -11,7 +11,7 @@ from bench.reports.report import Board
 
 
 def subset_body(board: Board, measure: str, query_pages: dict[str, str], scale_pages: list[tuple[str, str]],
-                reference_note: str) -> str:
+                reference_note: str, load_runs: list[LoadRun] = ()) -> str:
     """Sections in reading order; a section without data is left out, except the trade-offs, which say why."""
     results = board.results
     parts = [f'<p class="subtitle">{esc(title(results))}</p>']
@@ -28,10 +28,8 @@ def subset_body(board: Board, measure: str, query_pages: dict[str, str], scale_p
     if sweeps:
         parts.append(section("Sweep curves", '<div class="chart-grid">' + "".join(
             figure_html(figure, f"sweep-{i}") for i, (_, figure) in enumerate(sweeps)) + "</div>", "sweeps"))
-    loads = load_figures(results)
-    if loads:
-        parts.append(section("Load curves", '<div class="chart-grid">' + "".join(
-            figure_html(figure, f"load-{i}") for i, (_, figure) in enumerate(loads)) + "</div>", "load"))
+    if load_runs:
+        parts.append(section(f"Capacity under load ({load_runs[0].slo})", load_section(list(load_runs)), "load"))
     if scale_pages:
         parts.append(section("Scale", "<ul>" + "".join(f"<li>{link(href, text)}</li>" for href, text in scale_pages)
                              + "</ul>", "scale"))

@@ -114,7 +114,8 @@ def leaderboard_table(board: Board, query_pages: dict[str, str], table_id: str =
             mark = board.marks.get((result.method, shown_column.key), "")
             value = shown_column.get(result)
             content = esc(text) + (f'<span class="mark">{esc(mark)}</span>' if mark else "")
-            row.append(Cell(f"<b>{content}</b>" if best else content, _sortable(value), "best" if best else ""))
+            css = " ".join(filter(None, ["best" if best else "", "wrap" if shown_column.fmt == "{}" else ""]))
+            row.append(Cell(f"<b>{content}</b>" if best else content, _sortable(value), css))
         if board.extra:
             text = board.extra[1][position]
             row.append(Cell(esc(text), _wins_minus_losses(text), "wlt"))

@@ -8,10 +8,12 @@ then the page says what is missing in one line and shows what it has; nothing is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from bench.core.errors import BenchError
 from bench.data.cards import find_card
+from bench.data.dataset import Dataset
 from bench.data.layouts import load_corpus, load_folder
 from bench.data.resolve import locate
 from bench.harness.result import Result, SubsetInfo
@@ -42,6 +44,17 @@ def _folder(name: str, source: str, data_dir: str | None) -> Path | None:
     return None
 
 
+@lru_cache(maxsize=4)
+def _load(folder: str, name: str, split: str, layout: str | None) -> Dataset:
+    """One read per dataset and split while a site is built (a padded dataset has a page per corpus size)."""
+    return load_folder(Path(folder), name=name, split=split, layout=layout)
+
+
+def forget() -> None:
+    """Drop the datasets read for one site (a later site re-reads them: the files may have changed)."""
+    _load.cache_clear()
+
+
 def subset_texts(info: SubsetInfo, query_ids: set[str], doc_ids: set[str], data_dir: str | None = None) -> Texts:
     """Texts for ``query_ids`` and titles for ``doc_ids``; padding pools are read only when a ranked document
     is not in the home collection."""
@@ -51,7 +64,7 @@ def subset_texts(info: SubsetInfo, query_ids: set[str], doc_ids: set[str], data_
                           "locally (set BENCH_DATA_DIR or pass --data-dir).")
     try:
         card = find_card(info.name)
-        dataset = load_folder(folder, name=info.name, split=info.split, layout=card.layout if card else None)
+        dataset = _load(str(folder), info.name, info.split, card.layout if card else None)
     except (BenchError, OSError) as exc:
         return Texts(note=f"Query texts, titles and grades are not shown: {getattr(exc, 'message', exc)}")
     texts = Texts(queries={q: dataset.queries[q] for q in query_ids if q in dataset.queries},
