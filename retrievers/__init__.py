@@ -5,8 +5,8 @@ sanity rerankers, cascade). ``base`` is the whole interface, ``spec`` parses ``n
 names to classes and resolves a spec once (``resolve`` -> ``ResolvedSpec``). May import ``bench.core``, ``bench.data``
 and ``bench.encoding``; never the harness or anything above it (runner, results, reports, gates, CLI).
 """
-from retrievers.base import BuildRecord, Context, Hits, Param, Retriever
+from retrievers.base import BuildReport, Context, Hits, Param, Retriever
 from retrievers.registry import REGISTRY, RERANKERS, ResolvedSpec, build, reranker_class, resolve, retriever_class
 
-__all__ = ["BuildRecord", "Context", "Hits", "Param", "Retriever", "REGISTRY", "RERANKERS", "ResolvedSpec", "build",
+__all__ = ["BuildReport", "Context", "Hits", "Param", "Retriever", "REGISTRY", "RERANKERS", "ResolvedSpec", "build",
            "reranker_class", "resolve", "retriever_class"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
 
 from bench.data.dataset import Dataset
+from bench.encoding.embedding_cache import EmbeddingStats
 
 Hits = list[tuple[str, float]]
 
@@ -44,33 +45,36 @@ class Param:
         return f"any {self.kind.__name__}"
 
 
-@dataclass
-class BuildRecord:
-    """What ``index`` tells the runner about the build, as declared fields rather than keys in a dict.
+@dataclass(frozen=True)
+class BuildReport:
+    """What ``index`` built, returned to the runner (which records it in the result) as declared fields.
 
     ``build_seconds``: what the original build took when the index came from the cache (its manifest), so build
-    cost is reported even for a reused index; ``reused``: the index came from the cache; ``params_used``: values
-    actually used where they differ from those asked (nlist capped at the corpus size, a backend's fixed choices);
-    ``embeddings``: the embedding cache's record (key, encoded and reused docs, rate); ``extra``: method-specific
-    diagnostics, stored in the result as they are.
+    cost is reported even for a reused index; ``reused``: the index came from the cache; ``index_reused``: a
+    cached faiss index was loaded; ``embeddings``: what the embedding cache encoded, reused or copied;
+    ``extra``: method-specific diagnostics, stored in the result as they are.
     """
 
     build_seconds: float | None = None
     reused: bool = False
     index_reused: bool = False
-    params_used: dict[str, Any] = field(default_factory=dict)
-    embeddings: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    embeddings: EmbeddingStats | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
     estimated: bool = False  # build_seconds holds an estimate (a fusion whose arm's vectors came from the cache)
 
     def diagnostics(self) -> dict[str, Any]:
-        """The result's ``stats``: everything but the fields the build cost and parameters already report."""
+        """The result's ``stats``: everything but the fields the build cost already reports."""
         found = dict(self.extra)
-        if self.embeddings:
-            found["embeddings"] = dict(self.embeddings)
+        if self.embeddings is not None:
+            found["embeddings"] = self.embeddings.to_json()
         if self.index_reused:
             found["index_reused"] = True
         return found
+
+    @property
+    def all_reused(self) -> bool:
+        """Nothing was built or encoded now: the index, or every vector, came from the cache."""
+        return self.reused or (self.embeddings is not None and self.embeddings.reused)
 
     def cost_seconds(self, wall: float, n_docs: int) -> tuple[float, bool]:
         """(what building costs in seconds, whether part of it is estimated), even when a cache made this build
@@ -78,20 +82,35 @@ class BuildRecord:
         time encoding them would take at the encoder's measured rate (the estimate)."""
         if self.build_seconds is not None:
             return self.build_seconds, self.estimated
-        not_encoded = n_docs - (self.embeddings.get("encoded_docs") or 0) if self.embeddings else 0
-        rate = self.embeddings.get("rate_docs_per_second")
-        if not_encoded and rate:
-            return wall + not_encoded / rate, True
+        embeddings = self.embeddings
+        not_encoded = n_docs - embeddings.encoded_docs if embeddings is not None else 0
+        if not_encoded and embeddings.rate_docs_per_second:
+            return wall + not_encoded / embeddings.rate_docs_per_second, True
         return wall, False
 
-    def copy(self) -> "BuildRecord":
-        return BuildRecord(self.build_seconds, self.reused, self.index_reused, dict(self.params_used),
-                           dict(self.embeddings), dict(self.extra), self.estimated)
+
+@dataclass(frozen=True)
+class MethodFacts:
+    """What a method declares about itself for the reports, so no report finds it out from the method's name.
+
+    ``role``: first stage, reranker or sanity reranker; ``bits``: bits per dimension of each stored vector (None:
+    not a vector index); ``exact``: exact nearest-neighbour search over the vectors, the reference a sweep judges
+    approximate indexes by; ``exhaustive``: every stored vector is compared with the query (no partition), so
+    recall depends on the bits alone; ``knobs``: the query-time parameters that trade speed for quality
+    (``nprobe``, ``rescore``, ``depth``), each drawn as a sweep's recall curve.
+    """
+
+    role: str = "first stage"
+    bits: int | None = None
+    exact: bool = False
+    exhaustive: bool = False
+    knobs: tuple[str, ...] = ()
 
 
 @dataclass
 class Context:
-    """What the runner hands a retriever: where to cache, how many threads, which device.
+    """What the runner hands a retriever: where to cache, how many threads, which device. It flows one way: what
+    a retriever built comes back as ``index``'s ``BuildReport``, never written in here.
 
     ``warn`` is how a retriever tells the user something in one line (a corrupt cache entry it rebuilt);
     the messages are also kept in ``warnings`` so they end up in the result file.
@@ -102,10 +121,9 @@ class Context:
     device: str = "cpu"
     batch_size: int = 64
     progress: Callable[..., Any] | None = None
-    build: BuildRecord = field(default_factory=BuildRecord)
     on_warning: Callable[[str], None] | None = None
     warnings: list[str] = field(default_factory=list)
-    # who encodes corpus shards for the embedding cache (bench.encoding.embedding_cache.ShardEncoder); None: this process
+    # who encodes corpus shards for the embedding cache (bench.encoding.shards.ShardEncoder); None: this process
     shard_encoder: Callable[..., Any] | None = None
 
     def warn(self, message: str) -> None:
@@ -116,7 +134,8 @@ class Context:
 
 class Configurable:
     """What every registered class declares, retriever or reranker: a name, typed parameters, which of them
-    apply at query time, and the cross-parameter check. The registry validates specs against these alone."""
+    apply at query time, the cross-parameter check, and its facts for the reports (``facts``). The registry
+    validates specs against these alone."""
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
@@ -124,6 +143,13 @@ class Configurable:
     # Parameters that change searching but not the index (ann-benchmarks' query_args): a sweep over them builds
     # the index once and calls ``set_query_params`` between points.
     query_params: ClassVar[frozenset[str]] = frozenset()
+    role: ClassVar[str] = "first stage"
+    knobs: ClassVar[tuple[str, ...]] = ()  # see MethodFacts; a method whose facts depend on values overrides facts()
+
+    @classmethod
+    def facts(cls, config: Mapping[str, Any]) -> MethodFacts:
+        """What the reports may know about this method with these (typed, complete) values."""
+        return MethodFacts(role=cls.role, knobs=cls.knobs)
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any]) -> str | None:
@@ -155,8 +181,9 @@ class Retriever(Configurable, ABC):
         self.breakdown.setdefault(part, []).append(milliseconds)
 
     @abstractmethod
-    def index(self, dataset: Dataset) -> None:
-        """Build whatever ``search`` needs over ``dataset.corpus`` (may reuse a content-keyed cache)."""
+    def index(self, dataset: Dataset) -> BuildReport | None:
+        """Build whatever ``search`` needs over ``dataset.corpus`` (may reuse a content-keyed cache) and say what it
+        built; a method with nothing to report (no cache, no encoder) may return None."""
 
     @abstractmethod
     def search(self, queries: Mapping[str, str], k: int) -> dict[str, Hits]:
@@ -165,6 +192,11 @@ class Retriever(Configurable, ABC):
     def set_query_params(self, values: Mapping[str, Any]) -> None:
         """Apply new values of ``query_params`` to a built index."""
         self.config.update(values)
+
+    def params_used(self) -> dict[str, Any]:
+        """Values actually used where they differ from those asked, for the current query parameters (nlist capped
+        at the corpus size, nprobe at nlist); the result records them beside the asked ones."""
+        return {}
 
     def auxiliary_runs(self) -> dict[str, dict[str, Hits]]:
         """Extra rankings evaluated beside the main one (a cascade's first stage alone, a shuffled head)."""

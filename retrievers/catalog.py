@@ -23,30 +23,25 @@ class ParamInfo:
 @dataclass(frozen=True)
 class MethodInfo:
     name: str  # as typed: "bm25", or "A>>ce" for a reranker
-    role: str  # first stage, reranker, sanity reranker
+    role: str  # as the class declares it: first stage, reranker, sanity reranker
     engines: str  # runtimes / backends it can run on, default first
     description: str
     params: tuple[ParamInfo, ...]
 
 
-def _info(name: str, cls, role: str) -> MethodInfo:
+def _info(name: str, cls) -> MethodInfo:
     defaults = {key: param.default for key, param in cls.params.items()}
     query_time = cls.query_params_for(defaults)
     params = tuple(ParamInfo(key, repr(param.default), param.allowed(), param.help, key in query_time)
                    for key, param in cls.params.items())
     engines = [f"{key}: {' | '.join(map(str, cls.params[key].choices))}" for key in ENGINE_PARAMS
                if key in cls.params and cls.params[key].choices]
-    return MethodInfo(name, role, "; ".join(engines) or "-", cls.description, params)
+    return MethodInfo(name, cls.role, "; ".join(engines) or "-", cls.description, params)
 
 
 def catalog() -> list[MethodInfo]:
     """First stages in registry order, fusion (composed as ``A+B``), then rerankers (``first_stage>>name``)."""
     from retrievers.fusion.retriever import FusionRetriever
 
-    methods = [_info(name, retriever_class(name), "first stage") for name in REGISTRY]
-    methods.append(_info("A+B", FusionRetriever, "fusion of first stages"))
-    for name in RERANKERS:
-        cls = reranker_class(name)
-        role = "sanity reranker" if cls.__module__.endswith(".sanity") else "reranker"
-        methods.append(_info(f"A>>{name}", cls, role))
-    return methods
+    return ([_info(name, retriever_class(name)) for name in REGISTRY] + [_info("A+B", FusionRetriever)]
+            + [_info(f"A>>{name}", reranker_class(name)) for name in RERANKERS])

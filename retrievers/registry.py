@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from bench.core.errors import BenchError
-from retrievers.base import Configurable, Context, Retriever
+from retrievers.base import Configurable, Context, MethodFacts, Retriever
 from retrievers.spec import (MethodSpec, bracket, canonical_params, format_value, is_fusion, parse_spec, resolve_params,
                              split_arms, top_level)
 
@@ -188,3 +188,18 @@ def build(spec: ResolvedSpec | str, context: Context) -> Retriever:
         return fusion(context, [build(arm, fusion.arm_context(context)) for arm in spec.arms],
                       [arm.key for arm in spec.arms], **spec.config)
     return spec.cls(context, **spec.config)
+
+
+def facts_for(method_name: str, params: Mapping[str, Any]) -> MethodFacts:
+    """The facts a method declares (``Configurable.facts``) for a stored result's method and parameters; a cascade's
+    are its reranker's, a fusion's the fusion node's. Values missing from an older result take their declared defaults; a method no longer
+    registered declares nothing."""
+    cascades = top_level(method_name, ">>")
+    try:
+        if cascades:
+            cls = reranker_class(method_name[cascades[-1] + 2 :])
+        else:
+            cls = _load(FUSION_SOURCE) if is_fusion(method_name) else retriever_class(method_name)
+    except BenchError:
+        return MethodFacts()
+    return cls.facts({key: param.default for key, param in cls.params.items()} | dict(params))

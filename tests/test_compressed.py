@@ -29,9 +29,8 @@ def _index(spec: str, docs: np.ndarray, cache):
     """A retriever's real faiss index over given vectors (bypassing the text encoder)."""
     retriever = build(spec, Context(cache_dir=cache))
     retriever.encoder = SimpleNamespace(device="cpu")
-    retriever.context.build.embeddings = {"key": hashlib.sha256(docs.tobytes()).hexdigest()[:16]}
     retriever.n_docs, retriever.dim = docs.shape
-    retriever.build_index(docs)
+    retriever.loaded_from_cache = retriever.build_index(docs, hashlib.sha256(docs.tobytes()).hexdigest()[:16])
     return retriever
 
 
@@ -103,11 +102,11 @@ def test_binary_ivf_with_every_cluster_probed_equals_binary_flat(vectors, tmp_pa
 def test_trained_index_is_cached_and_reused(vectors, tmp_path):
     docs, _ = vectors
     first = _index("ivf:nlist=8,nprobe=2", docs, tmp_path)
-    assert not first.context.build.index_reused and first.index_bytes() > 0
+    assert not first.loaded_from_cache and first.index_bytes() > 0
     second = _index("ivf:nlist=8,nprobe=4", docs, tmp_path)  # nprobe is a search setting: same trained index
-    assert second.context.build.index_reused is True
+    assert second.loaded_from_cache is True
     third = _index("ivf:nlist=16,nprobe=4", docs, tmp_path)
-    assert not third.context.build.index_reused
+    assert not third.loaded_from_cache
     assert len(list((tmp_path / "indexes" / "ivf").glob("*.faiss"))) == 2
 
 

@@ -1,6 +1,7 @@
 """Dense retrieval mechanics on tiny random models, and the real all-MiniLM-L6-v2 against sentence-transformers."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -53,26 +54,47 @@ def test_prefixes_change_vectors_and_normalize_gives_unit_norm(tiny_model):
 def test_cache_hit_miss_and_invalidation(tiny_model, toy, tmp_path):
     encoder = Encoder(EncoderConfig(str(tiny_model)), device="cpu")
     first, stats = corpus_embeddings(encoder, toy, tmp_path)
-    assert stats["encoded_docs"] == len(toy.corpus) and not stats["reused"]
+    assert stats.encoded_docs == len(toy.corpus) and not stats.reused
     again, stats = corpus_embeddings(encoder, toy, tmp_path)
-    assert stats["encoded_docs"] == 0 and stats["reused"]
+    assert stats.encoded_docs == 0 and stats.reused
     np.testing.assert_array_equal(first, again)
     # A changed document gives a new key; only that document is encoded, the others are copied by content.
     changed_doc = next(iter(toy.corpus))
     toy.corpus[changed_doc] = toy.corpus[changed_doc]._replace(text="entirely new words")
     toy._content_fingerprint = None
     changed, stats = corpus_embeddings(encoder, toy, tmp_path)
-    assert stats["encoded_docs"] == 1 and stats["copied_docs"] == len(toy.corpus) - 1
+    assert stats.encoded_docs == 1 and stats.copied_docs == len(toy.corpus) - 1
     np.testing.assert_array_equal(changed[1:], first[1:])
     assert not np.allclose(changed[0], first[0])
     np.testing.assert_allclose(changed[0], encoder.encode([toy.corpus[changed_doc].flat()])[0], rtol=1e-5, atol=1e-6)
     # So does a changed pooling, prefix or model.
     cls_encoder = Encoder(EncoderConfig(str(tiny_model), pooling="cls"), device="cpu")
-    assert corpus_embeddings(cls_encoder, toy, tmp_path)[1]["encoded_docs"] == len(toy.corpus)
-    assert corpus_embeddings(encoder, toy, tmp_path, doc_prefix="passage: ")[1]["encoded_docs"] == len(toy.corpus)
+    assert corpus_embeddings(cls_encoder, toy, tmp_path)[1].encoded_docs == len(toy.corpus)
+    assert corpus_embeddings(encoder, toy, tmp_path, doc_prefix="passage: ")[1].encoded_docs == len(toy.corpus)
     other_model = make_tiny_bert(tmp_path / "other-model", seed=1)
     other = Encoder(EncoderConfig(str(other_model)), device="cpu")
-    assert corpus_embeddings(other, toy, tmp_path)[1]["encoded_docs"] == len(toy.corpus)
+    assert corpus_embeddings(other, toy, tmp_path)[1].encoded_docs == len(toy.corpus)
+
+
+def test_cache_entry_layout_is_unchanged_and_an_old_manifest_is_migrated(tiny_model, toy, tmp_path):
+    """Entries written before the cache was split into steps are read as they are (a running encode writes them)."""
+    encoder = Encoder(EncoderConfig(str(tiny_model)), device="cpu")
+    vectors, fresh = corpus_embeddings(encoder, toy, tmp_path, chunk_docs=2)  # several chunks, merged, removed
+    folder = tmp_path / "embeddings" / fresh.key
+    assert sorted(p.name for p in folder.iterdir()) == ["doc_hashes.npy", "embeddings.npy", "manifest.json"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert list(manifest) == ["key", "family", "encoder", "model_name", "doc_prefix", "corpus", "dim", "dtype", "encode",
+                              "created"]
+    assert list(manifest["encode"]) == ["seconds", "docs", "copied_docs", "docs_per_second"]
+    assert set(fresh.to_json()) == {"key", "reused", "encoded_docs", "rate_docs_per_second", "seconds", "docs",
+                                    "docs_per_second", "copied_docs", "resumed_docs"}
+    del manifest["family"]  # as written before per-document reuse existed: no family, no document hashes
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "doc_hashes.npy").unlink()
+    again, reused = corpus_embeddings(encoder, toy, tmp_path)
+    assert reused.reused and reused.encoded_docs == 0 and "resumed_docs" not in reused.to_json()
+    assert json.loads((folder / "manifest.json").read_text())["family"] and (folder / "doc_hashes.npy").is_file()
+    np.testing.assert_array_equal(again, vectors)
 
 
 def test_interrupted_encode_resumes_at_the_first_missing_chunk(tiny_model, shared_data, tmp_path, monkeypatch):
@@ -95,7 +117,7 @@ def test_interrupted_encode_resumes_at_the_first_missing_chunk(tiny_model, share
 
     monkeypatch.setattr(encoder, "encode", real_encode)
     resumed, stats = corpus_embeddings(encoder, data, tmp_path)
-    assert stats["encoded_docs"] == 300 and stats["resumed_docs"] == CHUNK_DOCS
+    assert stats.encoded_docs == 300 and stats.resumed_docs == CHUNK_DOCS
     fresh, _ = corpus_embeddings(encoder, data, tmp_path / "fresh")
     np.testing.assert_allclose(resumed, fresh, rtol=1e-5, atol=1e-6)
 
@@ -150,7 +172,7 @@ def test_minilm_embeddings_equal_sentence_transformers(shared_data):
     data = make_subset(load_dataset("scifact"), corpus_size=200, n_queries=10, seed=1)
     texts = [doc.flat() for doc in data.corpus.values()]
     retriever = build("biencoder", Context(cache_dir=Path(os.environ["BENCH_CACHE_DIR"]), device="cpu", batch_size=32))
-    ours = retriever.corpus_vectors(data)
+    ours, _ = retriever.corpus_vectors(data)
     reference = SentenceTransformer(str(MINILM), device="cpu").encode(texts, batch_size=32, convert_to_numpy=True)
     cosine = (ours * reference).sum(1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(reference, axis=1))
     assert cosine.min() >= 0.9999

@@ -1,7 +1,9 @@
-"""Extending bench is one class and one registry line: a toy method and a toy index backend, added here,
-run through the real runner like the built-in ones; and every encoder works with every index backend."""
+"""Extending bench is one class and one registration each: a toy method, index backend, column and executor, added
+here, run through the real job and runner like the built-in ones (a measure needs neither: any ir-measures name is
+one); and every encoder works with every index backend."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ from bench.harness.runner import run_method
 from bench.harness.settings import RunSettings
 from conftest import TOY_DOCS, TOY_QRELS, TOY_QUERIES, write_beir
 from retrievers import registry
-from retrievers.base import Param, Retriever
+from retrievers.base import BuildReport, Param, Retriever
 from retrievers.dense import methods
 from retrievers.dense.backends import IndexBackend
 from retrievers.dense.encoders import BERT
@@ -40,6 +42,16 @@ class WordOverlap(Retriever):
         return out
 
 
+class CachedOverlap(WordOverlap):
+    """Toy method that says what it built: a (pretend) cached index and a diagnostic of its own."""
+
+    name = "cached-overlap"
+
+    def index(self, dataset):
+        super().index(dataset)
+        return BuildReport(build_seconds=42.0, reused=True, extra={"vocabulary": len(set().union(*self.docs.values()))})
+
+
 class NumpyBackend(IndexBackend):
     """Toy backend: exact search written by hand (numpy), to show a backend is arrays in, arrays out."""
 
@@ -56,6 +68,26 @@ class NumpyBackend(IndexBackend):
         return np.take_along_axis(scores, order, axis=1), order
 
 
+class ReversedExecutor:
+    """Toy executor: measures the build groups in this process, last group first (where, never what)."""
+
+    shard_encoder = None  # corpus shards are encoded in this process
+    order: list[str] = []
+
+    def run_groups(self, dataset, groups, settings, progress=None, on_warning=None):
+        from bench.harness.runner import run_group
+
+        for members in reversed(groups):
+            for spec, (result, ranking) in zip(members, run_group(dataset, members, settings, progress, on_warning)):
+                self.order.append(result.method)
+                yield spec, result, ranking
+
+
+@contextlib.contextmanager
+def open_reversed(threads, device, address, workers):
+    yield ReversedExecutor()
+
+
 @pytest.fixture
 def toy(tmp_path):
     return load_dataset(str(write_beir(tmp_path / "toy", TOY_DOCS, TOY_QUERIES, TOY_QRELS)))
@@ -67,6 +99,20 @@ def test_a_new_method_is_one_class_and_one_registry_line(toy, monkeypatch):
     assert result.metrics["R@10"] > 0 and run["q1"][0][0] == "d1"
     with pytest.raises(BenchError, match="not a valid bool"):
         registry.resolve("overlap:lowercase=maybe")
+
+
+def test_what_index_returns_is_what_the_result_records(toy, monkeypatch):
+    """A retriever reports its build by returning it; nothing is written into the runner's Context."""
+    from dataclasses import fields
+
+    from retrievers.base import Context
+
+    monkeypatch.setitem(registry.REGISTRY, "cached-overlap", f"{__name__}:CachedOverlap")
+    result, _ = run_method(toy, "cached-overlap", RunSettings(out_dir=None, warmup=0, measure_latency=False))
+    words = {word for doc in toy.corpus.values() for word in doc.flat().lower().split()}
+    assert result.build.seconds == 42.0 and result.build.reused and result.build.wall_seconds < 42.0
+    assert result.stats == {"vocabulary": len(words)}
+    assert "build" not in {field.name for field in fields(Context)}
 
 
 def test_a_new_index_backend_is_one_class_and_one_registry_line(toy, tiny_model, monkeypatch):
@@ -139,3 +185,31 @@ def test_a_new_column_is_one_registry_line_and_shows_everywhere(toy, monkeypatch
     assert "docs per query" in header and f"| {expected} |" in markdown([result])
     assert "docs per query" in [c.header for c in sweep_columns([result], None)]
     assert ResultSet([result]).to_pandas().loc[0, "docs_per_query"] == pytest.approx(float(expected), abs=0.05)
+
+
+def test_a_new_executor_is_one_module_and_one_registry_line(toy, monkeypatch):
+    from bench.harness import executors
+    from bench.harness.job import Job
+
+    monkeypatch.setitem(executors.EXECUTORS, "reversed", f"{__name__}:open_reversed")  # the one registry line
+    monkeypatch.setattr(ReversedExecutor, "order", [])
+    job = Job.create("tfidf,tfidf:sublinear_tf=true", dataset="toy", out_dir=None, executor="reversed",
+                     measure_latency=False)
+    here = Job.create("tfidf,tfidf:sublinear_tf=true", dataset="toy", out_dir=None, measure_latency=False)
+    results, local = job.run(toy).results, here.run(toy).results
+    assert ReversedExecutor.order == ["tfidf:sublinear_tf=true", "tfidf"]  # it decided where and when
+    assert [r.method for r in results] == ["tfidf", "tfidf:sublinear_tf=true"]  # the job keeps its order
+    assert [r.metrics for r in results] == [r.metrics for r in local]  # and the numbers are the local ones
+    with pytest.raises(BenchError, match="--executor must be one of local, ray, reversed, not 'nowhere'"):
+        Job.create("tfidf", dataset="toy", executor="nowhere")
+
+
+def test_a_measure_is_any_ir_measures_name_and_becomes_a_column(toy):
+    """No file and no registration: a measure ir-measures knows is computed by it and shown by the tables."""
+    from bench.reports.leaderboard import markdown
+
+    result, _ = run_method(toy, "tfidf", RunSettings(out_dir=None, warmup=0, measure_latency=False,
+                                                     measures=("nDCG@10", "P@2", "Judged@3")))
+    assert set(result.metrics) == {"nDCG@10", "P@2", "Judged@3"} and 0 <= result.metrics["P@2"] <= 1
+    header = next(line for line in markdown([result]).splitlines() if line.startswith("| Method"))
+    assert "P@2" in header and "Judged@3" in header

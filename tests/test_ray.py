@@ -91,17 +91,17 @@ def test_ray_encode_writes_the_local_bytes_even_when_a_worker_is_killed(executor
     _, remote = corpus_embeddings(enc, corpus600, tmp_path / "ray", chunk_docs=CHUNK, progress=killer,
                                   shard_encoder=executor.shard_encoder)
     assert killer.killed is not None, "no encode worker was found to kill"
-    assert local["key"] == remote["key"] and remote["encoded_docs"] == 600
+    assert local.key == remote.key and remote.encoded_docs == 600
     for name in ("embeddings.npy", "doc_hashes.npy"):
-        a = (tmp_path / "local" / "embeddings" / local["key"] / name).read_bytes()
-        b = (tmp_path / "ray" / "embeddings" / remote["key"] / name).read_bytes()
+        a = (tmp_path / "local" / "embeddings" / local.key / name).read_bytes()
+        b = (tmp_path / "ray" / "embeddings" / remote.key / name).read_bytes()
         assert a == b, name
 
 
 def test_an_encode_stopped_half_way_resumes_on_ray_at_the_missing_shards(executor, corpus600, tiny_model, tmp_path):
     """The shards on disk are the executor's common ground: a local encode stopped after three shards (a killed
     driver) is finished by Ray, which encodes only the rest, and the cache holds the one-go local bytes."""
-    from bench.encoding.embedding_cache import encode_locally
+    from bench.encoding.shards import encode_locally
 
     enc = encoder(tiny_model)
 
@@ -114,9 +114,9 @@ def test_an_encode_stopped_half_way_resumes_on_ray_at_the_missing_shards(executo
     with pytest.raises(KeyboardInterrupt):
         corpus_embeddings(enc, corpus600, tmp_path, chunk_docs=CHUNK, shard_encoder=stops_after_three)
     _, stats = corpus_embeddings(enc, corpus600, tmp_path, chunk_docs=CHUNK, shard_encoder=executor.shard_encoder)
-    assert stats["resumed_docs"] == 3 * CHUNK and stats["encoded_docs"] == 600 - 3 * CHUNK
+    assert stats.resumed_docs == 3 * CHUNK and stats.encoded_docs == 600 - 3 * CHUNK
     _, local = corpus_embeddings(enc, corpus600, tmp_path / "local", chunk_docs=CHUNK)
-    key = stats["key"]
+    key = stats.key
     assert (tmp_path / "embeddings" / key / "embeddings.npy").read_bytes() == \
         (tmp_path / "local" / "embeddings" / key / "embeddings.npy").read_bytes()
 

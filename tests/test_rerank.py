@@ -135,3 +135,14 @@ def test_non_classifier_and_bad_specs_are_clear_errors(run_cli, tmp_path, tiny_m
     assert code == 2 and "is a reranker" in err
     code, _, err = run_cli("run", "--dataset", str(folder), "--methods", "bm25>>oracle:dept=3", "--out", str(tmp_path / "o"))
     assert code == 2 and "no parameter 'dept'" in err and not (tmp_path / "o").exists()
+
+
+def test_only_a_real_reranker_is_judged_against_a_shuffled_head():
+    """The sanity rerankers declare their role; at any depth they are the yardstick, never flagged by it."""
+    from conftest import make_result
+
+    aux = {"first_stage": {"nDCG@10": 0.3}, "shuffle": {"nDCG@10": 0.5}}
+    for method, flagged in (("bm25>>shuffle:depth=50", False), ("bm25>>constant:depth=50", False),
+                            ("bm25>>ce:depth=50", True)):
+        result = make_result(method, metrics={"nDCG@10": 0.4}, auxiliary_metrics=aux, params={"depth": 50})
+        assert any("shuffled reranking" in w for w in sanity_warnings(result)) is flagged, method

@@ -66,7 +66,7 @@ def test_onnx_embeddings_are_cached_apart_from_torch(tiny_model, onnx_cache, tmp
     data = load_dataset(str(write_beir(tmp_path / "toy", TOY_DOCS, TOY_QUERIES, TOY_QRELS)))
     torch_vectors, torch_stats = corpus_embeddings(_encode(tiny_model, "torch", onnx_cache)[0], data, tmp_path / "c")
     onnx_vectors, onnx_stats = corpus_embeddings(_encode(tiny_model, "onnx", onnx_cache)[0], data, tmp_path / "c")
-    assert torch_stats["key"] != onnx_stats["key"] and not onnx_stats["reused"]
+    assert torch_stats.key != onnx_stats.key and not onnx_stats.reused
     assert _cosine(np.asarray(onnx_vectors), np.asarray(torch_vectors)).min() >= 1 - 1e-4
 
 

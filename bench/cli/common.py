@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bench.core.console import make_console
+from bench.harness.executors import EXECUTORS
 
 err_console = make_console(stderr=True)
 
@@ -67,7 +68,7 @@ def measuring_options(function):
 def executor_options(function):
     """``--executor local|ray``, ``--ray-address``, ``--workers``: where the heavy work runs (``bench.harness.executors``)."""
     options = [
-        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+        click.option("--executor", type=click.Choice(list(EXECUTORS)), default="local", show_default=True,
                      help="local: in this process; ray: encode shards and measure build groups on Ray workers "
                           "(pip install -e \".[ray]\"), identical numbers."),
         click.option("--ray-address", default=None,

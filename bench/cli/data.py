@@ -102,14 +102,13 @@ def encode(model, kind, params, dataset, corpus, queries, seed, data_dir, distra
         context = Context(cache_dir=cache_dir(), threads=settings.threads, device=device if choice.kind == "local" else "cpu",
                           batch_size=batch_size, progress=progress, shard_encoder=runner.shard_encoder)
         retriever = build(spec, context)
-        retriever.corpus_vectors(data)
-    stats = context.build.embeddings
-    if stats["reused"]:
+        _, stats = retriever.corpus_vectors(data)
+    if stats.reused:
         how = "cache hit, encoded 0"
     else:
-        rate = f" at {stats['docs_per_second']:.1f} docs/s" if stats.get("docs_per_second") else ""
-        how = f"encoded {stats['encoded_docs']:,}{rate}, copied {stats.get('copied_docs', 0):,} from cached corpora"
-    out_console().print(f"{data.name}: {len(data.corpus):,} docs, {how}; cache key {stats['key']}", highlight=False, markup=False)
+        rate = f" at {stats.docs_per_second:.1f} docs/s" if stats.docs_per_second else ""
+        how = f"encoded {stats.encoded_docs:,}{rate}, copied {stats.copied_docs or 0:,} from cached corpora"
+    out_console().print(f"{data.name}: {len(data.corpus):,} docs, {how}; cache key {stats.key}", highlight=False, markup=False)
 
 
 @cli.group()
@@ -127,7 +126,7 @@ def cache_ls() -> None:
     """
     from rich.table import Table
 
-    from bench.encoding.embedding_cache import list_entries
+    from bench.encoding.cache_entries import list_entries
     from bench.core.paths import cache_dir
 
     table = Table(title=f"bench cache: {cache_dir()}")
@@ -149,7 +148,7 @@ def cache_rm(keys, remove_all) -> None:
       bench cache rm 3f2a9c0d1e...
       bench cache rm --all
     """
-    from bench.encoding.embedding_cache import list_entries, remove_entry
+    from bench.encoding.cache_entries import list_entries, remove_entry
     from bench.core.paths import cache_dir
 
     entries = list_entries(cache_dir())

@@ -48,9 +48,11 @@ from bench.cli.common import err_console, measuring_options, out_console, overwr
               help="Results go to <out>/<dataset>/<subset>/load/ (one JSON per method), load.md and load.png.")
 @overwrite_option("reuse")
 @click.option("--json", "as_json", is_flag=True, help="Print the load results as JSON on stdout.")
+@click.option("--report-only", is_flag=True,
+              help="Measure nothing: render load.md and load.png again from the subset folder's stored load results.")
 def load(dataset, methods, corpus, queries, seed, split, data_dir, distractors, slo, workers, step_seconds, start_qps,
          growth, precision, max_steps, max_seconds, max_queries, clients, closed_seconds, lag_bound_ms, target_qps,
-         out, overwrite, as_json, **measuring) -> None:
+         out, overwrite, as_json, report_only, **measuring) -> None:
     """Offer open-loop Poisson load at rising rates and report the queries per second each method serves
     within a latency budget, with a closed-loop concurrency curve beside it.
 
@@ -63,6 +65,7 @@ def load(dataset, methods, corpus, queries, seed, split, data_dir, distractors, 
       bench load --methods bm25 --dataset scifact --slo p99=50ms
       bench load --methods bm25,biencoder --dataset scifact --slo p99=50ms --max-seconds 120
       bench load --methods "bm25>>ce:depth=20" --slo p99=200ms --clients none
+      bench load --methods bm25 --dataset scifact --out reports/load --report-only
     """
     import os
 
@@ -87,6 +90,20 @@ def load(dataset, methods, corpus, queries, seed, split, data_dir, distractors, 
     data = job.data.prepare()
     for message in data.warnings:
         warn(message)
+    if report_only:
+        from bench.harness.result import SubsetInfo
+        from bench.reports.load_report import read_runs
+
+        folder = group_dir(Path(out), SubsetInfo.from_json(data.describe()))
+        stored = read_runs(folder)
+        if not stored:
+            from bench.core.errors import BenchError
+
+            raise BenchError(f"{folder / 'load'}: no stored load results to report")
+        written = write_reports(stored, folder, target_qps)
+        err_console.print(escape(f"rendered {len(stored)} load result(s): {', '.join(map(str, written))}"),
+                          highlight=False)
+        return
     with make_progress(err_console) as progress:
         outcome = job.run(data, progress, on_warning=warn)
     runs = []

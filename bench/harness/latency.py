@@ -11,7 +11,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from bench.harness.warmup import WarmUp, warm_until_stable
+from bench.harness.warmup import MAX_QUERIES, WarmUp, warm_until_stable
 from retrievers.base import Retriever
 
 
@@ -24,10 +24,12 @@ def measure_latency(
     on_query: Callable[[], None] | None = None,
     on_warmup: Callable[[WarmUp], None] | None = None,
 ) -> np.ndarray:
-    """Milliseconds per query, in query order, after at least ``warmup`` queries and until stable."""
+    """Milliseconds per query, in query order, after at least ``warmup`` queries and until stable (a short run
+    of n timed queries warms up at most 10 n: three queries timed in a smoke test never cost 1,000)."""
     items = list(queries.items())
     if items:
-        warmed = warm_until_stable(lambda i: _time_one(retriever, *items[i % len(items)], k), minimum=warmup)
+        warmed = warm_until_stable(lambda i: _time_one(retriever, *items[i % len(items)], k), minimum=warmup,
+                                   max_queries=max(warmup, min(MAX_QUERIES, 10 * len(items))))
         if on_warmup:
             on_warmup(warmed)
     retriever.breakdown.clear()

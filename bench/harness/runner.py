@@ -31,7 +31,7 @@ from bench.harness.settings import RunSettings
 from bench.harness.threads import limit_threads
 from bench.harness.ties import tie_report
 from retrievers import Context, Hits, ResolvedSpec, Retriever, registry
-from retrievers.base import BuildRecord
+from retrievers.base import BuildReport
 
 QUALITY_CHUNK = 1000
 _DOC_ID = operator.itemgetter(0)
@@ -74,7 +74,7 @@ class Built:
     wall: float
     peak_rss_mb: float
     rss_delta_mb: float
-    record: BuildRecord  # as reported by index(); query parameters may later change params_used
+    report: BuildReport  # what index() returned
 
 
 def build_retriever(dataset: Dataset, spec: ResolvedSpec, settings: RunSettings, progress: Progress | None = None,
@@ -90,13 +90,13 @@ def build_retriever(dataset: Dataset, spec: ResolvedSpec, settings: RunSettings,
         peak_was_reset = reset_peak_rss()
         started = time.perf_counter()
         with limit_threads(settings.threads):
-            retriever.index(dataset)
+            report = retriever.index(dataset) or BuildReport()  # None: the method had nothing to report
             retriever.synchronize()
         wall = time.perf_counter() - started
         peak_rss_mb = peak_rss_mb_since_reset() if peak_was_reset else None
         if peak_rss_mb is None:  # no /proc: the process-lifetime peak (an upper bound in a sweep)
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return Built(retriever, context, wall, peak_rss_mb, current_rss_mb() - rss_before, context.build.copy())
+        return Built(retriever, context, wall, peak_rss_mb, current_rss_mb() - rss_before, report)
     except BaseException:
         retriever.close()
         raise
@@ -162,10 +162,10 @@ def measure(built: Built, dataset: Dataset, spec: ResolvedSpec, settings: RunSet
         if load.busy:
             context.warn(f"{label}: the machine was busy while latency was timed ({load.describe()}); "
                          "its latency figures are marked as such")
-    stats = context.build.diagnostics() | built.record.diagnostics()
+    stats = built.report.diagnostics()
     if warmups:  # how many queries the latency run's warm-up took to become stable (bench.harness.warmup)
         stats["latency_warmup"] = warmups[-1].to_dict()
-    params_used = dict(context.build.params_used)  # as of this point's query parameters
+    params_used = retriever.params_used()  # as of this point's query parameters
     result = Result(
         method=spec.key, method_spec=spec.full, method_given=str(spec), method_name=spec.method_name,
         params=dict(retriever.config) | params_used, params_used=params_used,
@@ -177,7 +177,7 @@ def measure(built: Built, dataset: Dataset, spec: ResolvedSpec, settings: RunSet
         qps=len(dataset.queries) / batch_seconds if batch_seconds > 0 else None, qps_threads=settings.threads,
         batch_seconds=batch_seconds,
         # index size per point: a query-time parameter can change it (rescore > 0 keeps the float vectors)
-        build=_build_cost(built.record, built.wall, retriever.index_bytes(), built.peak_rss_mb, built.rss_delta_mb,
+        build=_build_cost(built.report, built.wall, retriever.index_bytes(), built.peak_rss_mb, built.rss_delta_mb,
                           len(dataset.corpus)),
         stats=stats, warnings=tuple(dataset.warnings) + tuple(context.warnings), hardware=environment.hardware(),
         versions=environment.versions(), git_commit=environment.git_commit(),
@@ -186,7 +186,7 @@ def measure(built: Built, dataset: Dataset, spec: ResolvedSpec, settings: RunSet
     return result, run
 
 
-def _build_cost(record: BuildRecord, build_wall: float, index_bytes: int, peak_rss_mb: float, rss_delta_mb: float,
+def _build_cost(report: BuildReport, build_wall: float, index_bytes: int, peak_rss_mb: float, rss_delta_mb: float,
                 n_docs: int) -> BuildCost:
     """What building costs, even when a cache made this run's build instant.
 
@@ -194,12 +194,12 @@ def _build_cost(record: BuildRecord, build_wall: float, index_bytes: int, peak_r
     document whose vector came from the cache instead of being encoded now, the time encoding it would
     take at the encoder's measured rate, and say so with ``encode_seconds_estimated``.
     """
-    embeddings = record.embeddings
-    seconds, estimated = record.cost_seconds(build_wall, n_docs)
+    embeddings = report.embeddings
+    seconds, estimated = report.cost_seconds(build_wall, n_docs)
     return BuildCost(seconds=seconds, wall_seconds=build_wall, encode_seconds_estimated=estimated,
                      index_bytes=index_bytes, peak_rss_mb=peak_rss_mb, rss_delta_mb=rss_delta_mb,
-                     reused=bool(record.reused or embeddings.get("reused", False)),
-                     encoded_docs=embeddings.get("encoded_docs"))
+                     reused=report.all_reused,
+                     encoded_docs=embeddings.encoded_docs if embeddings is not None else None)
 
 
 def _quality_run(retriever, dataset: Dataset, k: int, progress, label: str) -> tuple[dict[str, Hits], float]:
@@ -244,6 +244,8 @@ def sanity_warnings(result: Result, measure: str = "nDCG@10") -> list[str]:
         return warnings
     if first is not None and value < first:
         warnings.append(f"{result.method}: {measure} {value:.4f} is below its own first stage ({first:.4f})")
-    if shuffled is not None and value < shuffled and not result.method.endswith(">>shuffle"):
+    # a sanity reranker (shuffle, constant, oracle) is the yardstick here, not a reranker judged by it
+    yardstick = registry.facts_for(result.method_name, result.params).role == "sanity reranker"
+    if shuffled is not None and value < shuffled and not yardstick:
         warnings.append(f"{result.method}: {measure} {value:.4f} is below a shuffled reranking at the same depth ({shuffled:.4f})")
     return warnings

@@ -22,7 +22,8 @@ TOLERANCE = 0.05
 MAX_QUERIES = 1000
 MAX_SECONDS = 30.0
 # Part of every latency result's reuse key: a result warmed up by another rule is measured again.
-RULE = f"median of {WINDOWS}x{WINDOW} within {TOLERANCE:.0%}, at most {MAX_QUERIES} queries / {MAX_SECONDS:g} s"
+RULE = (f"median of {WINDOWS}x{WINDOW} within {TOLERANCE:.0%}, at most {MAX_QUERIES} queries (10 per timed query) "
+        f"/ {MAX_SECONDS:g} s")
 
 
 @dataclass(frozen=True)

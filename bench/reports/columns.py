@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from bench.harness.result import Result
+from retrievers.base import MethodFacts
+from retrievers.registry import facts_for
 
 HIGHER, LOWER = "higher", "lower"
 
@@ -82,14 +84,14 @@ def stages_text(result: Result) -> str | None:
 # Which breakdown parts make up a method's latency, in the order they run.
 STAGES = (("first_stage", "rerank"), ("encode", "search"))
 
-BITS = {"biencoder": 32, "bert": 32, "binary": 1, "bert-binary": 1}
+def method_facts(result: Result) -> MethodFacts:
+    """What the result's method declares about itself for these parameters (``retrievers.base.MethodFacts``)."""
+    return facts_for(result.method_name, result.params)
 
 
 def bits_of(result: Result) -> int | None:
-    """Bits per dimension of a dense index (``quant`` reads its ``bits`` parameter)."""
-    if result.method_name in ("quant", "bert-quant"):
-        return int(result.params["bits"])
-    return BITS.get(result.method_name)
+    """Bits per dimension of each stored vector, as the method declares it (None: not a vector index)."""
+    return method_facts(result).bits
 
 
 BOTH, BOARD, SWEEP_ONLY = ("leaderboard", "sweep"), ("leaderboard",), ("sweep",)

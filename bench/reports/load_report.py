@@ -127,8 +127,17 @@ def hockey_stick(runs: list[LoadRun], path: Path) -> Path:
     ax.set_title(f"Latency vs load: {info.get('name')}, {info.get('n_docs', 0):,} docs, "
                  f"{runs[0].workers} workers", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return save_figure(figure, path)
+
+
+def read_runs(folder: Path) -> list[LoadRun]:
+    """Every load result stored in a subset folder's ``load/``, by method."""
+    import json
+
+    paths = sorted((Path(folder) / "load").glob("*.json"))
+    return sorted((LoadRun.from_json(json.loads(p.read_text(encoding="utf-8")), str(p)) for p in paths),
+                  key=lambda run: run.method)
 
 
 def write_reports(runs: list[LoadRun], folder: Path, target_qps: float | None = None) -> list[Path]:

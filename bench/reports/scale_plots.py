@@ -10,11 +10,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.harness.result import Result
-from bench.reports.columns import column
+from bench.reports.columns import column, method_facts
 from bench.reports.plots import log_axis, pareto_front, plt, save_figure
-
-FLAT = ("biencoder", "bert")
-
 
 def _p50(result: Result) -> float | None:
     """Search-only p50 where a method splits it out (dense: query encoding excluded, it does not grow with the
@@ -62,11 +59,11 @@ def speedup_plot(results: list[Result], path: Path, title: str) -> Path | None:
     """Flat search p50 / method search p50, per corpus size: how much the compression or clustering buys."""
     series: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for size, group in _by_size(results).items():
-        flat = next((r for r in group if r.method in FLAT), None)
+        flat = next((r for r in group if method_facts(r).exact), None)
         if flat is None or not _p50(flat):
             continue
-        for result in group:
-            if result is not flat and result.method_name not in ("bm25", "tfidf") and _p50(result):
+        for result in group:  # every other vector index: what its compression or clustering buys
+            if result is not flat and method_facts(result).bits is not None and _p50(result):
                 series[result.method].append((size, _p50(flat) / _p50(result)))
     series = {method: points for method, points in series.items() if len(points) > 1}
     if not series:

@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.core import atomic
 from bench.harness.environment import hardware_line
 from bench.harness.result import Result
-from bench.reports.columns import Column, bits_of, column, ratio, row, with_measures
+from bench.reports.columns import Column, column, method_facts, ratio, row, with_measures
 from bench.reports.leaderboard import latency_sentence
 from bench.reports.plots import curve_plot, pareto_plot, plot_title, plt, save_figure
 
@@ -37,7 +37,7 @@ def _fmt(value) -> str:
 
 def write_report(results: list[Result], folder: Path) -> list[Path]:
     """Write sweep.md, sweep.csv and every plot the results support; return the paths written."""
-    flat = results[0] if results[0].method_name in ("biencoder", "bert") else None
+    flat = results[0] if method_facts(results[0]).exact else None
     shown = sweep_columns(results, flat)
     table = [row(result, shown) for result in results]
     buffer = io.StringIO()
@@ -57,9 +57,10 @@ def write_report(results: list[Result], folder: Path) -> list[Path]:
     atomic.write_text(written[1], "\n".join(lines))
     written.append(pareto_plot(results, folder / "pareto.png"))
     written += _bits_plot(results, folder)
-    written += _param_plot(results, folder, "rescore", "rescoring depth (candidates rescored in float; 0 = none)",
-                           "recall_vs_rescore.png", log_x=True)
-    written += _nprobe_plot(results, folder)
+    written += _knob_plot(results, folder, "rescore", "rescoring depth (candidates rescored in float; 0 = none)",
+                          "recall_vs_rescore.png", "Recall@10 vs rescore", log_x=True)
+    written += _knob_plot(results, folder, "nprobe", "nprobe (clusters searched, log scale)", "recall_vs_nprobe.png",
+                          "Recall@10 vs nprobe, one line per build", log_x=True)
     written += _depth_plot(results, folder)
     written += _fusion_plots(results, folder)
     return written
@@ -70,10 +71,13 @@ def _fusion_plots(results, folder) -> list[Path]:
     constant k: the tuning curves a fusion sweep is run for."""
     convex: dict[str, list[tuple[float, float]]] = defaultdict(list)
     rrf: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    by_depth: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for r in results:
         if "arms" not in r.params or "fusion" not in r.params:
             continue
         arms = r.method_name
+        setting = f"alpha {r.params['alpha']}, {r.params['norm']}" if r.params["fusion"] == "convex" else f"k {r.params['k']}"
+        by_depth[f"{arms} {r.params['fusion']} ({setting})"].append((float(r.params["depth"]), r.metrics["nDCG@10"]))
         if r.params["fusion"] == "convex":
             convex[f"{arms} {r.params['norm']}, depth {r.params['depth']}"].append((float(r.params["alpha"]), r.metrics["nDCG@10"]))
         elif r.params["fusion"] == "rrf":
@@ -84,6 +88,11 @@ def _fusion_plots(results, folder) -> list[Path]:
         written.append(curve_plot(convex, folder / "fusion_vs_alpha.png", ylabel="nDCG@10",
                                   xlabel="alpha: weight of the second arm (0 = first arm alone, 1 = second alone)",
                                   title=plot_title(results, "Convex fusion: nDCG@10 vs alpha")))
+    by_depth = {label: pts for label, pts in by_depth.items() if len(pts) > 1}
+    if by_depth:
+        written.append(curve_plot(by_depth, folder / "fusion_vs_depth.png", ylabel="nDCG@10", log_x=True,
+                                  xlabel="depth: candidates each arm contributes (log scale)",
+                                  title=plot_title(results, "Fusion: nDCG@10 vs arm depth")))
     rrf = {label: pts for label, pts in rrf.items() if len(pts) > 1}
     if rrf:
         written.append(curve_plot(rrf, folder / "fusion_vs_k.png", xlabel="RRF constant k (log scale)", ylabel="nDCG@10",
@@ -96,7 +105,7 @@ def _depth_plot(results, folder) -> list[Path]:
     quality: dict[str, list[tuple[float, float]]] = defaultdict(list)
     latency: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for r in results:
-        if ">>" in r.method and "depth" in r.params:
+        if "depth" in method_facts(r).knobs:
             label = r.method.split(":depth")[0].rsplit(":", 1)[0] if ":depth" in r.method else r.method
             label = r.method_name if ">>" in r.method_name else label
             quality[label].append((float(r.params["depth"]), r.metrics["nDCG@10"]))
@@ -128,13 +137,14 @@ def _depth_plot(results, folder) -> list[Path]:
 def _bits_plot(results, folder) -> list[Path]:
     series: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for r in results:
-        bits = bits_of(r)
-        if bits is None:
+        facts = method_facts(r)
+        if facts.bits is None or not facts.exhaustive:  # a partitioned index's recall is not the bits' alone
             continue
+        bits = facts.bits
         rescored = int(r.params.get("rescore", 0) or 0) > 0
-        label = "with float rescoring" if rescored and bits < 32 else "quantised scores only"
+        label = "with float rescoring" if rescored and not facts.exact else "quantised scores only"
         series[label].append((bits, r.metrics["R@10"]))
-        if bits == 32:
+        if facts.exact:
             series["with float rescoring"].append((bits, r.metrics["R@10"]))
     if len({x for pts in series.values() for x, _ in pts}) < 2:
         return []
@@ -142,29 +152,21 @@ def _bits_plot(results, folder) -> list[Path]:
                        ylabel="R@10", title=plot_title(results, "Recall@10 vs bits per dimension"), log_x=True)]
 
 
-def _param_plot(results, folder, param, xlabel, name, log_x=False) -> list[Path]:
+def _knob_plot(results, folder, knob, xlabel, name, title, log_x=False) -> list[Path]:
+    """R@10 against one speed/quality knob, for every method that declares it: one line per method and values of
+    its other parameters that differ between the plotted points (``nlist``, ``bits``, ``binary``)."""
+    plotted = [r for r in results if knob in method_facts(r).knobs and knob in r.params]
+    varying: dict[str, set[str]] = defaultdict(set)
+    for method in {r.method_name for r in plotted}:
+        mine = [r.params for r in plotted if r.method_name == method]
+        keys = {key for params in mine for key, value in params.items() if key != knob and not isinstance(value, dict)}
+        varying[method] = {key for key in keys if len({str(params.get(key)) for params in mine}) > 1}
     series: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for r in results:
-        if param in r.params and (r.method_name != "ivf" or r.params.get("binary")):
-            others = ",".join(f"{k}={v}" for k, v in r.params.items()
-                              if k not in (param, "model", "pooling", "normalize", "max_length", "query_prefix",
-                                           "doc_prefix", "similarity", "train_size", "seed"))
-            series[r.method_name + (f" ({others})" if others else "")].append((float(r.params[param]), r.metrics["R@10"]))
+    for r in plotted:
+        others = ",".join(f"{key}={value}" for key, value in r.params.items() if key in varying[r.method_name])
+        series[r.method_name + (f" ({others})" if others else "")].append((float(r.params[knob]), r.metrics["R@10"]))
     series = {label: pts for label, pts in series.items() if len(pts) > 1}
     if not series:
         return []
-    return [curve_plot(series, folder / name, xlabel=xlabel, ylabel="R@10",
-                       title=plot_title(results, f"Recall@10 vs {param}"), log_x=log_x)]
-
-
-def _nprobe_plot(results, folder) -> list[Path]:
-    series: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for r in results:
-        if r.method_name == "ivf":
-            kind = "binary IVF" if r.params.get("binary") else "IVF"
-            series[f"{kind} nlist={r.params['nlist']}"].append((float(r.params["nprobe"]), r.metrics["R@10"]))
-    series = {label: pts for label, pts in series.items() if len(pts) > 1}
-    if not series:
-        return []
-    return [curve_plot(series, folder / "recall_vs_nprobe.png", xlabel="nprobe (clusters searched, log scale)",
-                       ylabel="R@10", title=plot_title(results, "IVF recall@10 vs nprobe, one line per nlist"), log_x=True)]
+    return [curve_plot(series, folder / name, xlabel=xlabel, ylabel="R@10", title=plot_title(results, title),
+                       log_x=log_x)]

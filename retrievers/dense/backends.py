@@ -10,7 +10,7 @@ from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
-from retrievers.base import Param
+from retrievers.base import MethodFacts, Param
 
 RESCORE = Param(int, 100, "rescore this many candidates with float vectors (0: the compressed scores only)", min=0)
 
@@ -67,6 +67,11 @@ class IndexBackend:
     def check_config(cls, config: Mapping[str, Any]) -> str | None:
         return None
 
+    @classmethod
+    def facts(cls, config: Mapping[str, Any]) -> MethodFacts:
+        """Bits per stored dimension, exactness and speed/quality knobs of this backend with these values."""
+        return MethodFacts(bits=32, exact=True, exhaustive=True)
+
     def build(self, vectors: np.ndarray, cached: IndexCache) -> None:
         import faiss
 
@@ -90,6 +95,10 @@ class BinaryBackend(IndexBackend):
     description = "sign-quantised 1-bit vectors (faiss IndexBinaryFlat, Hamming) + float rescoring of the top candidates"
     params = {"rescore": RESCORE}
     QUERY_PARAMS = frozenset({"rescore"})
+
+    @classmethod
+    def facts(cls, config: Mapping[str, Any]) -> MethodFacts:
+        return MethodFacts(bits=1, exhaustive=True, knobs=("rescore",))
 
     def build(self, vectors: np.ndarray, cached: IndexCache) -> None:
         import faiss
@@ -128,6 +137,10 @@ class ScalarQuantBackend(IndexBackend):
     params = {"bits": Param(int, 8, "bits per dimension", (8, 6, 4)),
               "rescore": Param(int, 0, "rescore this many candidates with float vectors (0: quantised scores only)", min=0)}
     QUERY_PARAMS = frozenset({"rescore"})
+
+    @classmethod
+    def facts(cls, config: Mapping[str, Any]) -> MethodFacts:
+        return MethodFacts(bits=int(config["bits"]), exhaustive=True, knobs=("rescore",))
 
     def build(self, vectors: np.ndarray, cached: IndexCache) -> None:
         import faiss
@@ -180,6 +193,12 @@ class IvfBackend(IndexBackend):
         if 0 < config["train_size"] < config["nlist"]:
             return f"train_size={config['train_size']} is below nlist={config['nlist']} (k-means needs a vector per cluster)"
         return None
+
+    @classmethod
+    def facts(cls, config: Mapping[str, Any]) -> MethodFacts:
+        """Lists hold float vectors, or 1-bit codes with ``binary=true``; only the probed clusters are searched."""
+        binary = bool(config["binary"])
+        return MethodFacts(bits=1 if binary else 32, knobs=("nprobe", "rescore") if binary else ("nprobe",))
 
     def build(self, vectors: np.ndarray, cached: IndexCache) -> None:
         import faiss

@@ -11,10 +11,10 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from bench.data.dataset import Dataset
-from bench.encoding.embedding_cache import corpus_embeddings
+from bench.encoding.embedding_cache import EmbeddingStats, corpus_embeddings
 from bench.encoding.encoder import Encoder, EncoderConfig, timed
 from bench.encoding.runtimes import runtime_problem
-from retrievers.base import Hits, Param, Retriever
+from retrievers.base import BuildReport, Hits, MethodFacts, Param, Retriever
 from retrievers.dense.backends import IndexBackend
 from retrievers.dense.encoders import EncoderKind
 
@@ -32,6 +32,10 @@ class DenseRetriever(Retriever):
     def check_config(cls, config: Mapping[str, Any]) -> str | None:
         return runtime_problem(config["runtime"]) or cls.backend_class.check_config(config)
 
+    @classmethod
+    def facts(cls, config: Mapping[str, Any]) -> MethodFacts:
+        return cls.backend_class.facts(config)  # the encoder changes no fact the reports read
+
     def encoder_config(self) -> EncoderConfig:
         return self.kind.config(self.config)
 
@@ -43,16 +47,16 @@ class DenseRetriever(Retriever):
             )
         return self.encoder
 
-    def corpus_vectors(self, dataset: Dataset) -> np.ndarray:
-        """Cached corpus embeddings (float32 on return), normalised for cosine similarity when asked."""
+    def corpus_vectors(self, dataset: Dataset) -> tuple[np.ndarray, EmbeddingStats]:
+        """Cached corpus embeddings (float32 on return), normalised for cosine similarity when asked, and what
+        fetching them encoded or reused."""
         encoder = self.load_encoder()
         vectors, stats = corpus_embeddings(
             encoder, dataset, self.context.cache_dir, doc_prefix=self.config["doc_prefix"],
             progress=self.context.progress, label=f"{self.name} encode", warn=self.context.warn,
             dtype=self.config["storage"], shard_encoder=self.context.shard_encoder,
         )
-        self.context.build.embeddings = stats
-        return self._prepare(np.asarray(vectors, dtype=np.float32))
+        return self._prepare(np.asarray(vectors, dtype=np.float32)), stats
 
     def _prepare(self, vectors: np.ndarray) -> np.ndarray:
         """Unit vectors for cosine. Vectors that already are (a Normalize module, as MiniLM has) stay as given,
@@ -69,28 +73,40 @@ class DenseRetriever(Retriever):
         self.record("encode", ms)
         return self._prepare(vectors)
 
-    def build_index(self, vectors: np.ndarray) -> None:
+    def build_index(self, vectors: np.ndarray, embeddings_key: str) -> bool:
+        """Build the backend's index over ``vectors`` (cached faiss files keyed by ``embeddings_key``); True when a
+        cached index was loaded."""
         device = self.encoder.device
         self.backend = self.backend_class(self.config, lambda index: to_device(index, device))
-        self.backend.build(vectors, self.cached_index)
-        self.context.build.params_used = dict(self.backend.params_used)
+        loaded: list[bool] = []
+
+        def cached(kind: str, settings: dict, build, binary: bool = False):
+            index, reused = self.cached_index(embeddings_key, kind, settings, build, binary)
+            loaded.append(reused)
+            return index
+
+        self.backend.build(vectors, cached)
         for message in self.backend.warnings:
             self.context.warn(message)
+        return any(loaded)
 
     def set_query_params(self, values) -> None:
         self.config.update(values)  # the backend reads the same dict
         self.backend.apply_query_params()
-        self.context.build.params_used = dict(self.backend.params_used)
+
+    def params_used(self) -> dict[str, Any]:
+        return dict(self.backend.params_used)
 
     def search_vectors(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.backend.search(vectors, k)
 
-    def index(self, dataset: Dataset) -> None:
+    def index(self, dataset: Dataset) -> BuildReport:
         self.doc_ids = list(dataset.corpus)
         self.n_docs = len(self.doc_ids)
-        vectors = self.corpus_vectors(dataset)
+        vectors, embeddings = self.corpus_vectors(dataset)
         self.dim = vectors.shape[1]
-        self.build_index(vectors)
+        index_reused = self.build_index(vectors, embeddings.key)
+        return BuildReport(index_reused=index_reused, embeddings=embeddings)
 
     def search(self, queries: Mapping[str, str], k: int) -> dict[str, Hits]:
         query_ids = list(queries)
@@ -112,8 +128,9 @@ class DenseRetriever(Retriever):
     def load_workers(self) -> str:
         return "threads"  # torch/onnxruntime encoding and faiss/numpy search release the GIL
 
-    def cached_index(self, kind: str, settings: dict, build, binary: bool = False):
-        """Load a faiss index keyed by the embeddings it was built from + ``settings``, or build and store it.
+    def cached_index(self, embeddings_key: str, kind: str, settings: dict, build, binary: bool = False):
+        """(index, whether it came from the cache): a faiss index keyed by the embeddings it was built from +
+        ``settings`` is loaded, or built and stored.
 
         Training (k-means, quantiser ranges) is the expensive part of IVF and SQ, and a sweep builds the
         same index for every nprobe or rescoring depth; the file is written atomically and its size is
@@ -126,7 +143,6 @@ class DenseRetriever(Retriever):
 
         from bench.core import atomic
 
-        embeddings_key = self.context.build.embeddings["key"]
         payload = json.dumps({"embeddings": embeddings_key, "similarity": self.config["similarity"], **settings}, sort_keys=True)
         path = self.context.cache_dir / "indexes" / kind / (hashlib.sha256(payload.encode()).hexdigest()[:24] + ".faiss")
         read, write = (faiss.read_index_binary, faiss.write_index_binary) if binary else (faiss.read_index, faiss.write_index)
@@ -136,18 +152,18 @@ class DenseRetriever(Retriever):
                 index = read(str(path))
                 if index.ntotal != self.n_docs:
                     raise ValueError(f"it holds {index.ntotal} vectors, not {self.n_docs}")
-                self.context.build.index_reused = True
             except (RuntimeError, ValueError) as exc:  # faiss raises RuntimeError on a truncated or foreign file
                 reason = str(exc).strip().splitlines()[-1][:120] if str(exc).strip() else type(exc).__name__
                 self.context.warn(f"{self.name}: cached {kind} index {path.name} is corrupt ({reason}); rebuilding it")
                 path.unlink(missing_ok=True)
                 index = None
+        reused = index is not None
         if index is None:
             index = build()
             with atomic.staged_file(path) as tmp:
                 write(index, str(tmp))
         self.index_file_bytes = path.stat().st_size
-        return index
+        return index, reused
 
     def synchronize(self) -> None:
         encoder = getattr(self, "encoder", None)

@@ -7,8 +7,8 @@ the timed run alike, so the quality reported is the quality of what was timed (a
 serving point are two values of ``depth`` over one build).
 
 Cost is kept per stage: each arm's search time (``arm:<spec>`` in the latency split) and the fusion step
-(``fusion``); arms run one after the other unless ``parallel=true`` runs them side by side in threads (Lucene
-and torch release the GIL). Build cost and index size are the sum of the arms'; each arm's own build record
+(``fusion``); arms run one after the other unless ``parallel=true`` runs them side by side in threads (an arm
+overlaps the others wherever they release the GIL, as torch does while encoding a query). Build cost and index size are the sum of the arms'; each arm's own build record
 (spec, seconds, reuse, size) is kept in the result's stats under ``arms``.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any, ClassVar, Mapping, Sequence
 
 from bench.data.dataset import Dataset
-from retrievers.base import BuildRecord, Context, Hits, Param, Retriever
+from retrievers.base import BuildReport, Context, Hits, MethodFacts, Param, Retriever
 from retrievers.fusion.fuse import FUSIONS, fuse
 from retrievers.fusion.normalise import NORMALISERS
 
@@ -46,6 +46,11 @@ class FusionRetriever(Retriever):
     params: ClassVar[Mapping[str, Param]] = PARAMS
     query_params: ClassVar[frozenset[str]] = frozenset(PARAMS)
     exposes_stages = True
+    role = "fusion of first stages"
+
+    @classmethod
+    def facts(cls, config: Mapping[str, Any]) -> MethodFacts:
+        return MethodFacts(role=cls.role)  # depth is its knob, but not a reranking depth: no cascade depth plot
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any]) -> str | None:
@@ -65,9 +70,8 @@ class FusionRetriever(Retriever):
 
     @staticmethod
     def arm_context(context: Context) -> Context:
-        """Each arm gets its own build record (so one arm's cache record cannot overwrite another's); its
-        warnings go to the fusion's context."""
-        return replace(context, build=BuildRecord(), warnings=[], on_warning=context.warn)
+        """Each arm gets its own context; its warnings go to the fusion's."""
+        return replace(context, warnings=[], on_warning=context.warn)
 
     def __init__(self, context: Context, arms: Sequence[Retriever], arm_specs: Sequence[str], **values: Any) -> None:
         super().__init__(context, **values)
@@ -82,25 +86,21 @@ class FusionRetriever(Retriever):
         self.breakdown = {part: [] for part in self.parts}  # the arms' order, whatever the threads' finishing order
 
     # --- building ---------------------------------------------------------------------------------------------
-    def index(self, dataset: Dataset) -> None:
-        """Build each arm with its own build record, then report the sum (what the runner shows as build cost)."""
+    def index(self, dataset: Dataset) -> BuildReport:
+        """Build each arm, then report the sum (what the runner shows as build cost) and each arm's own report."""
         records, total, all_reused, any_estimated = [], 0.0, True, False
         for spec, arm in zip(self.arm_specs, self.arms):
             started = time.perf_counter()
-            arm.index(dataset)
+            report = arm.index(dataset) or BuildReport()
             arm.synchronize()
-            seconds, estimated = arm.context.build.cost_seconds(time.perf_counter() - started, len(dataset.corpus))
-            record = arm.context.build
-            reused = bool(record.reused or record.embeddings.get("reused", False))
-            all_reused &= reused
+            seconds, estimated = report.cost_seconds(time.perf_counter() - started, len(dataset.corpus))
+            all_reused &= report.all_reused
             any_estimated |= estimated
             total += seconds
             records.append({"spec": spec, "build_seconds": seconds, "encode_seconds_estimated": estimated,
-                            "reused": reused, "index_bytes": arm.index_bytes(), "params_used": dict(record.params_used),
-                            **record.diagnostics()})
-        build = self.context.build
-        build.build_seconds, build.reused, build.estimated = total, all_reused, any_estimated
-        build.extra["arms"] = records
+                            "reused": report.all_reused, "index_bytes": arm.index_bytes(),
+                            "params_used": arm.params_used(), **report.diagnostics()})
+        return BuildReport(build_seconds=total, reused=all_reused, estimated=any_estimated, extra={"arms": records})
 
     def index_bytes(self) -> int:
         return sum(arm.index_bytes() for arm in self.arms)

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from bench.core import atomic
 from bench.data.dataset import Dataset
 from bench.core.java import import_pyserini_index, import_pyserini_search
-from retrievers.base import Hits, Param, Retriever, directory_bytes
+from retrievers.base import BuildReport, Hits, Param, Retriever, directory_bytes
 from retrievers.lexical import bm25s_index
 
 BACKENDS = ("pyserini", "bm25s")
@@ -45,30 +45,33 @@ class BM25Retriever(Retriever):
     def query_params_for(cls, config: Mapping[str, Any]) -> frozenset[str]:
         return frozenset() if config.get("backend") == "bm25s" else cls.query_params
 
-    def index(self, dataset: Dataset) -> None:
+    def index(self, dataset: Dataset) -> BuildReport:
         if self.config["backend"] == "bm25s":
             self.bm25s = bm25s_index.Bm25sIndex(self.config["k1"], self.config["b"], self.context.cache_dir, self.context.warn)
-            self.bm25s.index(dataset)
-            self.context.build = self.bm25s.record
-            return
+            return self.bm25s.index(dataset)
         index_dir = self.context.cache_dir / "indexes" / "bm25" / f"{dataset.content_fingerprint}-porter-flat"
         searcher_module = import_pyserini_search()
-        self.searcher = self._open_cached(searcher_module, index_dir, len(dataset.corpus))
+        self.searcher, build_seconds = self._open_cached(searcher_module, index_dir, len(dataset.corpus))
+        reused = self.searcher is not None
         if self.searcher is None:
             started = time.perf_counter()
             with atomic.staged_dir(index_dir) as staging:  # also removes staging folders of killed runs
                 self._build(dataset, staging)
-                seconds = time.perf_counter() - started
-                atomic.write_text(staging / MANIFEST, json.dumps({"build_seconds": seconds, "n_docs": len(dataset.corpus)}))
-            self.context.build.build_seconds, self.context.build.reused = seconds, False
+                build_seconds = time.perf_counter() - started
+                atomic.write_text(staging / MANIFEST, json.dumps({"build_seconds": build_seconds, "n_docs": len(dataset.corpus)}))
             self.searcher = searcher_module.LuceneSearcher(str(index_dir))
         self.index_dir = index_dir
         self.searcher.set_bm25(self.config["k1"], self.config["b"])
+        return BuildReport(build_seconds=build_seconds, reused=reused)
 
-    def _open_cached(self, searcher_module, index_dir, n_docs: int):
-        """The cached index's searcher, or None (nothing cached, or a corrupt entry: said in one line, removed)."""
+    def params_used(self) -> dict[str, Any]:
+        return dict(self.bm25s.params_used) if getattr(self, "bm25s", None) is not None else {}
+
+    def _open_cached(self, searcher_module, index_dir, n_docs: int) -> tuple[Any, float | None]:
+        """The cached index's searcher and the seconds its build took, or (None, None): nothing cached, or a
+        corrupt entry (said in one line, removed)."""
         if not index_dir.exists():
-            return None
+            return None, None
         problem = None
         try:
             info = json.loads((index_dir / MANIFEST).read_text())
@@ -82,13 +85,12 @@ class BM25Retriever(Retriever):
             else:
                 held = searcher.num_docs
                 if held == n_docs:
-                    self.context.build.build_seconds, self.context.build.reused = info.get("build_seconds"), True
-                    return searcher
+                    return searcher, info.get("build_seconds")
                 searcher.close()
                 problem = f"it holds {held} documents, not {n_docs}"
         self.context.warn(f"bm25: cached index {index_dir.name} is corrupt ({problem}); rebuilding it")
         shutil.rmtree(index_dir, ignore_errors=True)
-        return None
+        return None, None
 
     query_params = frozenset({"k1", "b"})  # set on the searcher: one Lucene index serves every k1/b
 

@@ -25,7 +25,7 @@ import numpy as np
 from bench.core import atomic
 from bench.data.dataset import Dataset
 from bench.core.errors import BenchError
-from retrievers.base import BuildRecord
+from retrievers.base import BuildReport
 
 INSTALL_HINT = 'pip install -e ".[bm25s]"'
 MANIFEST = "bench-manifest.json"
@@ -76,7 +76,8 @@ class Bm25sIndex:
         self._split = re.compile(TOKEN_PATTERN).findall
         self._stop = frozenset(LUCENE_STOPWORDS)
         self.backend = "numba" if _numba() else "numpy"
-        self.record = BuildRecord()
+        # the engine bm25s actually runs, recorded beside the asked parameters
+        self.params_used = {"backend": self.backend, "method": METHOD, "stemmer": STEMMER}
 
     def key(self, dataset: Dataset) -> str:
         import bm25s
@@ -98,11 +99,12 @@ class Bm25sIndex:
         return bm25s.tokenize(texts, lower=True, token_pattern=TOKEN_PATTERN, stopwords=list(LUCENE_STOPWORDS),
                               stemmer=self.stemmer, return_ids=return_ids, show_progress=False)
 
-    def index(self, dataset: Dataset) -> None:
+    def index(self, dataset: Dataset) -> BuildReport:
         self.doc_ids = list(dataset.corpus)
         self.id_array = np.array(self.doc_ids, dtype=object)  # positions -> ids in one fancy-indexing call
         self.dir = self.cache_root / "indexes" / "bm25s" / self.key(dataset)
-        self.model = self._load(len(self.doc_ids))
+        self.model, build_seconds = self._load(len(self.doc_ids))
+        reused = self.model is not None
         if self.model is None:
             import bm25s
 
@@ -113,15 +115,15 @@ class Bm25sIndex:
             with atomic.staged_dir(self.dir) as staging:
                 model.save(str(staging), show_progress=False)
                 atomic.write_text(staging / MANIFEST, json.dumps({"build_seconds": seconds, "n_docs": len(self.doc_ids)}))
-            self.model = self._load(len(self.doc_ids))
-            self.record = BuildRecord(build_seconds=seconds, reused=False)
-        self.record.params_used = {"backend": self.backend, "method": METHOD, "stemmer": STEMMER}
-        self.warm_up()
+            self.model, _ = self._load(len(self.doc_ids))
+            build_seconds = seconds
+        return BuildReport(build_seconds=build_seconds, reused=reused, extra=self.warm_up())
 
-    def _load(self, n_docs: int):
-        """The cached index, or None (nothing cached, or a corrupt entry: said in one line and removed)."""
+    def _load(self, n_docs: int) -> tuple[object | None, float | None]:
+        """The cached index and the seconds its build took, or (None, None): nothing cached, or a corrupt entry
+        (said in one line and removed)."""
         if not self.dir.exists():
-            return None
+            return None, None
         import bm25s
 
         try:
@@ -134,16 +136,16 @@ class Bm25sIndex:
             reason = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else type(exc).__name__
             self.warn(f"bm25: cached bm25s index {self.dir.name} is corrupt ({reason}); rebuilding it")
             shutil.rmtree(self.dir, ignore_errors=True)
-            return None
-        self.record = BuildRecord(build_seconds=info.get("build_seconds"), reused=True)
-        return model
+            return None, None
+        return model, info.get("build_seconds")
 
-    def warm_up(self) -> None:
-        """Compile (or load from numba's cache) the scorer now, so no timed query pays for the JIT."""
-        if self.backend == "numba":
-            started = time.perf_counter()
-            self.model.retrieve([[next(iter(self.model.vocab_dict))]], k=1, show_progress=False, n_threads=0)
-            self.record.extra["jit_seconds"] = time.perf_counter() - started
+    def warm_up(self) -> dict[str, float]:
+        """Compile (or load from numba's cache) the scorer now, so no timed query pays for the JIT; how long it took."""
+        if self.backend != "numba":
+            return {}
+        started = time.perf_counter()
+        self.model.retrieve([[next(iter(self.model.vocab_dict))]], k=1, show_progress=False, n_threads=0)
+        return {"jit_seconds": time.perf_counter() - started}
 
     def search(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
         """Top-k per query, serially: one query is what a service runs per core, and a batch on numba's parallel

@@ -15,6 +15,8 @@ DEPTH = Param(int, 100, "rerank this many first-stage candidates; the rest keep 
 class Reranker(Configurable, ABC):
     params: ClassVar[Mapping[str, Param]] = {"depth": DEPTH}
     query_params: ClassVar[frozenset[str]] = frozenset({"depth"})  # a depth sweep loads the model once
+    role: ClassVar[str] = "reranker"
+    knobs: ClassVar[tuple[str, ...]] = ("depth",)
 
     def __init__(self, context: Context, **values: Any) -> None:
         super().__init__(context, **values)

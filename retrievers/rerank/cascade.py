@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 
 from bench.data.dataset import Dataset
-from retrievers.base import Context, Hits, Retriever
+from retrievers.base import BuildReport, Context, Hits, Retriever
 from retrievers.rerank.base import Reranker
 from retrievers.rerank.sanity import ShuffleReranker
 
@@ -50,13 +50,18 @@ class CascadeRetriever(Retriever):
         self._first_runs: dict[str, Hits] = {}
         self._shuffle = ShuffleReranker(context)
 
-    def index(self, dataset: Dataset) -> None:
-        self.first.index(dataset)
+    def index(self, dataset: Dataset) -> BuildReport | None:
+        """The first stage's build is the cascade's (the reranker loads a model, it builds nothing)."""
+        report = self.first.index(dataset)
         self.reranker.prepare(dataset)
+        return report
 
     def set_query_params(self, values) -> None:
         self.config.update(values)
         self.reranker.config.update(values)
+
+    def params_used(self) -> dict:
+        return self.first.params_used()
 
     def set_timing_mode(self, on: bool) -> None:
         self.reranker.timing_mode = on

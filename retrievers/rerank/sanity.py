@@ -17,6 +17,7 @@ from retrievers.rerank.base import DEPTH, Reranker
 
 class ConstantReranker(Reranker):
     name = "constant"
+    role = "sanity reranker"
     description = "every candidate scores 0: must equal the first stage's order"
 
     def score(self, query_id: str, query: str, doc_ids: list[str]) -> np.ndarray:
@@ -25,6 +26,7 @@ class ConstantReranker(Reranker):
 
 class ShuffleReranker(Reranker):
     name = "shuffle"
+    role = "sanity reranker"
     description = "seeded random scores: what reranking with no signal does at this depth"
     params = {"depth": DEPTH, "seed": Param(int, 0, "random seed (combined with the query id)", min=0)}
 
@@ -35,6 +37,7 @@ class ShuffleReranker(Reranker):
 
 class OracleReranker(Reranker):
     name = "oracle"
+    role = "sanity reranker"
     description = "scores are the qrels grades: the ceiling any reranker can reach at this depth"
 
     def prepare(self, dataset: Dataset) -> None:

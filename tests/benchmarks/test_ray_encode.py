@@ -68,8 +68,8 @@ def test_ray_encode_wall_time_vs_local(benchmark, tmp_path):
     shutdown_s = time.perf_counter() - started
     load_after = os.getloadavg()
 
-    same = all((tmp_path / "local" / "embeddings" / local["key"] / name).read_bytes()
-               == (tmp_path / "ray" / "embeddings" / remote["key"] / name).read_bytes()
+    same = all((tmp_path / "local" / "embeddings" / local.key / name).read_bytes()
+               == (tmp_path / "ray" / "embeddings" / remote.key / name).read_bytes()
                for name in ("embeddings.npy", "doc_hashes.npy"))
     benchmark.extra_info.update(local_s=local_s, ray_s=ray_s, init_s=init_s, empty_job_s=empty_s,
                                 shutdown_s=shutdown_s, identical=same)

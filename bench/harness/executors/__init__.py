@@ -3,7 +3,7 @@
 An executor decides only *where* build groups are measured and corpus shards are encoded. What is measured and
 how (``harness.runner.run_group``, ``Encoder.encode``) and what is written (``harness.store`` for results,
 ``bench.encoding.embedding_cache`` for vectors, both on the driver alone) stay where they are, so reuse, staleness and
-atomic writes keep one implementation. May import ``bench.harness``, ``bench.encoding.embedding_cache``, ``bench.encoding.encoder``,
+atomic writes keep one implementation. May import ``bench.harness``, ``bench.encoding`` (shards, embedding cache, encoder),
 ``bench.core.paths``, ``bench.core.errors`` and ``retrievers``; ``ray`` is imported by ``ray_executor.py`` alone, and only
 once the ray executor is chosen, so bench installs and runs without it.
 """
@@ -16,8 +16,16 @@ from typing import Iterator
 
 from bench.core.errors import BenchError
 
-KINDS = ("local", "ray")
 INSTALL_RAY = 'pip install -e ".[ray]"'
+
+# name -> "module:factory", imported only once chosen. A factory takes (threads, device, address, workers) and returns
+# a context manager giving the executor: an object with ``run_groups`` and ``shard_encoder`` (see ``local.py``).
+EXECUTORS: dict[str, str] = {
+    "local": "bench.harness.executors.local:open_local",
+    "ray": "bench.harness.executors.ray_executor:open_ray",
+}
+# executors that need an optional library: name -> (module to find, how to install it)
+NEEDS: dict[str, tuple[str, str]] = {"ray": ("ray", INSTALL_RAY)}
 
 
 @dataclass(frozen=True)
@@ -29,26 +37,21 @@ class ExecutorChoice:
     workers: int | None = None
 
     def validate(self) -> "ExecutorChoice":
-        if self.kind not in KINDS:
-            raise BenchError(f"--executor must be one of {', '.join(KINDS)}, not '{self.kind}'")
+        if self.kind not in EXECUTORS:
+            raise BenchError(f"--executor must be one of {', '.join(EXECUTORS)}, not '{self.kind}'")
         if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
             raise BenchError(f"--workers must be a whole number >= 1, not {self.workers}")
         if self.kind == "local" and (self.address or self.workers):
             raise BenchError("--ray-address and --workers need --executor ray")
-        if self.kind == "ray" and importlib.util.find_spec("ray") is None:
-            raise BenchError(f"--executor ray needs Ray, which is not installed: {INSTALL_RAY}")
+        module, install = NEEDS.get(self.kind, (None, ""))
+        if module is not None and importlib.util.find_spec(module) is None:
+            raise BenchError(f"--executor {self.kind} needs {module.capitalize()}, which is not installed: {install}")
         return self
 
     @contextlib.contextmanager
     def open(self, threads: int, device: str = "auto") -> Iterator[object]:
-        """The executor for one job: the local one, or a connection to Ray (a local instance sized by
-        ``workers`` x ``threads`` when no address is given) that is shut down afterwards if this job started it."""
-        if self.kind == "local":
-            from bench.harness.executors.local import LocalExecutor
-
-            yield LocalExecutor()
-            return
-        from bench.harness.executors.ray_executor import RayExecutor
-
-        with RayExecutor(self.address, self.workers, threads, device) as executor:
+        """The executor for one job (the local one; or a connection to Ray, a local instance sized by ``workers`` x
+        ``threads`` when no address is given, shut down afterwards if this job started it)."""
+        module_name, factory = EXECUTORS[self.kind].split(":")
+        with getattr(importlib.import_module(module_name), factory)(threads, device, self.address, self.workers) as executor:
             yield executor

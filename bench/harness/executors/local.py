@@ -4,6 +4,7 @@ This is the path every job took before executors existed; it is kept byte for by
 group, ``shard_encoder`` None so ``corpus_embeddings`` encodes in-process)."""
 from __future__ import annotations
 
+import contextlib
 from typing import Callable, Iterator
 
 from bench.data.dataset import Dataset
@@ -23,3 +24,9 @@ class LocalExecutor:
         for members in groups:
             for spec, (result, ranking) in zip(members, run_group(dataset, members, settings, progress, on_warning)):
                 yield spec, result, ranking
+
+
+@contextlib.contextmanager
+def open_local(threads: int, device: str, address: str | None, workers: int | None) -> Iterator[LocalExecutor]:
+    """The registered factory (``bench.harness.executors.EXECUTORS``): nothing to start or stop."""
+    yield LocalExecutor()

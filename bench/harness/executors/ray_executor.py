@@ -1,7 +1,7 @@
 """The Ray executor: corpus shards encoded by a pool of actors (one model load each), build groups measured as
 Ray tasks with declared resources; the driver alone writes the embedding cache and the result store.
 
-Why this shape. A shard is exactly one chunk of the embedding cache (``bench.encoding.embedding_cache.Shard``), and the
+Why this shape. A shard is exactly one chunk of the embedding cache (``bench.encoding.shards.Shard``), and the
 encoder sorts by length within what it is given, so an actor encoding a shard batches it exactly as the local
 path does: the cached bytes are the same. Vectors travel back to the driver through Ray's object store, so
 worker nodes need no shared cache folder for encoding. A build group (points sharing an index and a model load,
@@ -29,7 +29,7 @@ import ray
 
 import bench
 from bench.data.dataset import Dataset
-from bench.encoding.embedding_cache import Shard
+from bench.encoding.shards import Shard
 from bench.core.errors import BenchError
 from bench.harness.result import Result
 from bench.harness.settings import RunSettings
@@ -150,7 +150,7 @@ class RayExecutor:
 
     def shard_encoder(self, encoder, shards: list[Shard], prefix: str,
                       advance: Callable[[int], None] | None = None) -> Iterator[tuple[Shard, np.ndarray]]:
-        """``bench.encoding.embedding_cache.ShardEncoder`` on an actor pool: each actor takes the next shard when it is free;
+        """``bench.encoding.shards.ShardEncoder`` on an actor pool: each actor takes the next shard when it is free;
         shards come back in the order they finish and the caller writes each at once (resumable)."""
         if not shards:
             return
@@ -221,3 +221,8 @@ class RayExecutor:
                     on_warning(message)
             for spec, (result, ranking) in zip(members, measured):
                 yield spec, result, ranking
+
+
+def open_ray(threads: int, device: str, address: str | None, workers: int | None) -> RayExecutor:
+    """The registered factory (``bench.harness.executors.EXECUTORS``): connects on enter, shuts down what it started."""
+    return RayExecutor(address, workers, threads, device)

@@ -38,16 +38,17 @@ class Budget:
 
 
 def capacity_search(run_step: Callable[[float], Step], start_qps: float, *, growth: float, precision: float,
-                    step_seconds: float, budget: Budget, reserve: float = 0.0,
+                    step_seconds: float | Callable[[float], float], budget: Budget, reserve: float = 0.0,
                     on_step: Callable[[Step], None] | None = None) -> tuple[list[Step], str]:
     """Steps in the order run, and why the search ended: ``found`` (bracketed within precision), ``budget``,
-    or ``no rate met the SLO``."""
+    or ``no rate met the SLO``. ``step_seconds`` may depend on the rate."""
     steps: list[Step] = []
     good = bad = None
     rate, downs = start_qps, 0
     while True:
         # a step runs up to its length plus warm-up and drain: ask for twice its length
-        if not budget.allows(2 * step_seconds, rate * step_seconds, reserve):
+        seconds = step_seconds(rate) if callable(step_seconds) else step_seconds
+        if not budget.allows(2 * seconds, rate * seconds, reserve):
             return steps, "budget"
         step = run_step(rate)
         budget.spend(step)

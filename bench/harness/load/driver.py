@@ -5,6 +5,7 @@ interrupted run (Ctrl-C) keeps every step it finished.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +37,13 @@ def start_rate(options: LoadOptions, one_query_p50_ms: float | None) -> float:
     return max(0.5, START_FRACTION * options.workers * 1000.0 / one_query_p50_ms)
 
 
+def dumps(data: dict) -> str:
+    """Indented JSON with every list of numbers on one line: the raw latencies stay readable and 2x smaller."""
+    text = json.dumps(data, indent=1)
+    return re.sub(r"\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]",
+                  lambda m: "[" + ",".join(m.group(1).split()).replace(",,", ",") + "]", text) + "\n"
+
+
 def load_method(dataset: Dataset, spec: ResolvedSpec | MethodSpec | str, settings: RunSettings, options: LoadOptions,
                 path: Path | None, result: Result | None = None, on_step: Callable[[Step], None] | None = None,
                 on_warning: Callable[[str], None] | None = None) -> LoadRun:
@@ -59,7 +67,7 @@ def load_method(dataset: Dataset, spec: ResolvedSpec | MethodSpec | str, setting
         nonlocal run
         run = replace(run, steps=tuple(steps), stopped=stopped or run.stopped)
         if path is not None:
-            atomic.write_text(path, json.dumps(run.to_json(), indent=1) + "\n")
+            atomic.write_text(path, dumps(run.to_json()))
 
     def record(step: Step) -> None:
         steps.append(step)
@@ -87,12 +95,18 @@ def load_method(dataset: Dataset, spec: ResolvedSpec | MethodSpec | str, setting
             save()
             closed_reserve = sum(2 * options.closed_seconds for _ in options.clients)
             seeds = iter(range(options.seed, options.seed + 10_000))
+
+            def length(rate: float) -> float:
+                """The step's length, stretched (up to 4x) so a low rate still offers enough arrivals to judge the
+                SLO's percentile (``SLO.min_answers``, with 50% to spare)."""
+                return min(4 * options.step_seconds, max(options.step_seconds, 1.5 * slo.min_answers / rate))
+
             _, why = capacity_search(
-                lambda rate: open_step(pool, rate, options.step_seconds, slo, seed=next(seeds),
+                lambda rate: open_step(pool, rate, length(rate), slo, seed=next(seeds),
                                        lag_bound_ms=options.lag_bound_ms,
                                        max_queries=options.max_queries - budget.queries_done),
                 start_rate(options, p50), growth=options.growth, precision=options.precision,
-                step_seconds=options.step_seconds, budget=budget, reserve=closed_reserve, on_step=record)
+                step_seconds=length, budget=budget, reserve=closed_reserve, on_step=record)
             for clients in options.clients:
                 if budget.left() < 2 * options.closed_seconds:
                     why += "; closed-loop curve cut by the time budget"

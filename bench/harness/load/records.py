@@ -103,8 +103,11 @@ class LoadRun:
 
     @property
     def max_qps(self) -> float | None:
-        """The highest offered rate whose step met the SLO (None: no step met it)."""
-        passing = [s.offered_qps for s in self.open_steps() if s.slo_met and s.offered_qps]
+        """The highest offered rate whose step met the SLO with enough answers to judge it (None: none did)."""
+        from bench.harness.load.slo import SLO
+
+        needed = SLO.parse(self.slo).min_answers if self.slo else 1
+        passing = [s.offered_qps for s in self.open_steps() if s.slo_met and s.offered_qps and s.answered >= needed]
         return max(passing) if passing else None
 
     @property

@@ -66,6 +66,12 @@ class SLO:
     def tightest_ms(self) -> float:
         return min(o.limit_ms for o in self.objectives)
 
+    @property
+    def min_answers(self) -> int:
+        """Answers a step needs before its percentiles can judge the SLO: 100 for p99 (its p99 is then at least
+        its largest value), 1,000 for p99.9; fewer answers never meet it."""
+        return max(math.ceil(100 / (100 - o.quantile) - 1e-9) for o in self.objectives)
+
     def met(self, percentiles_ms: dict[str, float | None]) -> bool:
         return all(percentiles_ms.get(o.percentile) is not None and percentiles_ms[o.percentile] <= o.limit_ms
                    for o in self.objectives)

@@ -76,7 +76,7 @@ def _finish(pool, tally: _Tally, *, mode: str, origin: np.ndarray, sent_ns: np.n
     lag = percentiles(lag_ms)
     lat = percentiles(latency_ms)
     met = (slo.met(lat) and not saturated and tally.dropped == 0 and tally.errors == 0 and unsent == 0
-           and int(done.sum()) > 0)
+           and int(done.sum()) >= slo.min_answers)
     return Step(
         mode=mode, offered_qps=offered, clients=clients, seconds=seconds, elapsed_seconds=elapsed,
         scheduled=sent + unsent, sent=sent, answered=int(done.sum()), errors=tally.errors, dropped=tally.dropped,
