@@ -153,3 +153,21 @@ def test_sweep_tunes_a_fusion_on_another_split_and_draws_its_curves(run_cli, tmp
     assert {r["dataset"]["n_queries"] for r in results} == {2}
     group = next(out.rglob("sweep.md")).parent
     assert (group / "fusion_vs_alpha.png").stat().st_size > 0 and (group / "fusion_vs_k.png").stat().st_size > 0
+
+
+def test_report_plots_single_stages_hybrids_and_cascades_on_one_chart(run_cli, tmp_path):
+    from bench.reports.plots import family, is_sanity
+    from bench.reports.report import collect
+
+    folder = write_beir(tmp_path / "toy", TOY_DOCS, TOY_QUERIES, TOY_QRELS)
+    out = tmp_path / "runs"
+    code, _, err = run_cli("run", "--dataset", str(folder), "--methods",
+                           "tfidf,tfidf+[tfidf:sublinear_tf=true],tfidf>>constant:depth=3,tfidf>>oracle:depth=3",
+                           "--k", "5", "--warmup", "0", "--out", str(out))
+    assert code == 0, err
+    kinds = {r.method: (family(r), is_sanity(r)) for r in collect([str(out)])}
+    assert kinds == {"tfidf": ("single stage", False), "tfidf+[tfidf:sublinear_tf=true]": ("hybrid (fusion)", False),
+                     "tfidf>>constant:depth=3": ("cascade", True), "tfidf>>oracle:depth=3": ("cascade", True)}
+    code, _, err = run_cli("report", str(out), "--baseline", "tfidf", "--plot", str(tmp_path / "tradeoff.png"))
+    assert code == 0, err
+    assert (tmp_path / "tradeoff.png").stat().st_size > 0

@@ -99,6 +99,13 @@ def test_site_of_the_committed_results_has_the_markdown_figures(run_cli, tmp_pat
     code, _, err = run_cli("report", "--html", str(site), str(COMMITTED_RUNS), "--baseline", "bm25")
     assert code == 0, err
     assert assert_site_equals_markdown(site, COMMITTED_RUNS, "bm25") >= 30
+    # the oracle ceiling (a sanity reranker, as the method declares) is drawn but never on the Pareto frontier
+    text = next(site.glob("datasets/scifact/*/index.html")).read_text(encoding="utf-8")
+    spec = json.loads(re.search(r'class="tradeoff-spec"[^>]*>(.*?)</script>', text).group(1))
+    oracle = next(i for i, p in enumerate(spec["points"]) if p["label"] == "bm25>>oracle")
+    assert spec["points"][oracle]["family"].endswith("(sanity check)")
+    assert all(oracle not in front for chart in spec["charts"] for front in chart["frontier"].values())
+    assert any(spec["charts"][0]["frontier"].values())
     # one shared copy of the charting library, linked relatively by every page that draws charts
     assert [p.name for p in site.rglob("plotly*.js")] == ["plotly.min.js"]
     for page in site.rglob("*.html"):

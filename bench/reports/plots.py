@@ -112,28 +112,25 @@ def curve_plot(series: dict[str, list[tuple[float, float]]], path: Path, *, xlab
 
 
 def family(result: Result) -> str:
-    """Which kind of pipeline a row is, read from its spec: a cascade (``A>>B``), a fusion (``A+B``), or one stage."""
-    from retrievers.spec import is_fusion, top_level
+    """Which kind of pipeline a row is, as its method declares (``role``): a cascade (its reranker's role), a
+    fusion, or one stage."""
+    from retrievers.registry import facts_for
 
-    if top_level(result.method_name, ">>"):
+    role = facts_for(result.method_name, result.params).role
+    if role in ("reranker", "sanity reranker"):
         return "cascade"
-    return "hybrid (fusion)" if is_fusion(result.method_name) else "single stage"
+    return "hybrid (fusion)" if role == "fusion of first stages" else "single stage"
 
 
 FAMILY_MARKERS = {"single stage": "o", "hybrid (fusion)": "s", "cascade": "^"}
 
 
 def is_sanity(result: Result) -> bool:
-    """A cascade whose reranker is a sanity check (oracle ceiling, shuffle floor, constant): not a pipeline anyone
-    deploys, so a trade-off chart leaves it out (the leaderboard keeps it)."""
-    from bench.core.errors import BenchError
-    from retrievers import resolve
+    """A cascade whose reranker declares itself a sanity check (oracle ceiling, shuffle floor, constant): not a
+    pipeline anyone deploys, so a trade-off chart leaves it out (the leaderboard keeps it)."""
+    from retrievers.registry import facts_for
 
-    try:
-        spec = resolve(result.method_spec)
-    except BenchError:
-        return False
-    return spec.source.startswith("retrievers.rerank.sanity")
+    return facts_for(result.method_name, result.params).role == "sanity reranker"
 
 
 def tradeoff_plot(results: list[Result], path: Path, metric: str = "nDCG@10") -> Path:

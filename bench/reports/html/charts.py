@@ -16,7 +16,7 @@ from bench.harness.result import Result
 from bench.reports.columns import HIGHER, Column
 from bench.reports.html.markup import esc, json_script
 from bench.reports.leaderboard import cells, columns, headers
-from bench.reports.plots import pareto_front
+from bench.reports.plots import is_sanity, pareto_front
 
 LOG_SPAN = 20.0  # an axis whose values span this factor or more is drawn on a log scale
 
@@ -36,9 +36,23 @@ def hover_text(result: Result, texts: dict[str, str]) -> str:
     """The tooltip: the full spec, then every figure of the leaderboard row as it is printed there."""
     lines = [f"<b>{esc(result.method)}</b>"]
     if result.method_spec != result.method:
-        lines.append(f"spec: {esc(result.method_spec)}")
+        lines += [esc(part) for part in wrapped(f"spec: {result.method_spec}")]
     lines += [f"{esc(name)}: {esc(text)}" for name, text in texts.items()]
     return "<br>".join(lines)
+
+
+def wrapped(text: str, width: int = 70) -> list[str]:
+    """A long spec (a fusion names every arm's parameters) in lines broken after commas, so a tooltip stays
+    narrower than its chart."""
+    lines, current = [], ""
+    for piece in text.split(","):
+        piece = piece if not current else "," + piece
+        if current and len(current) + len(piece) > width:
+            lines.append(current + ",")
+            current = piece[1:]
+        else:
+            current += piece
+    return lines + [current]
 
 
 def log_scale(values: Iterable[float]) -> bool:
@@ -62,14 +76,16 @@ def tradeoff_spec(results: list[Result], measure: str) -> dict[str, Any]:
     quality, costs = quality_columns(results), cost_columns(results)
     names = dict(zip((c.key for c in columns(results)), headers(results)))
     texts = [{names[c.key]: text for c, (text, _) in zip(columns(results), row)} for row in cells(results)]
-    points = [{"label": r.method, "family": r.method_name, "hover": hover_text(r, t),
-               "v": {c.key: _number(c.get(r)) for c in quality + costs}} for r, t in zip(results, texts)]
+    sanity = [is_sanity(r) for r in results]
+    points = [{"label": r.method, "family": r.method_name + (" (sanity check)" if check else ""),
+               "hover": hover_text(r, t), "v": {c.key: _number(c.get(r)) for c in quality + costs}}
+              for r, t, check in zip(results, texts, sanity)]
     charts = []
     for cost in costs:
         fronts, absent = {}, []
-        for q in quality:
+        for q in quality:  # a sanity reranker (oracle ceiling, shuffle floor) is drawn, never on the frontier
             present = [(i, p["v"][cost.key], p["v"][q.key]) for i, p in enumerate(points)
-                       if p["v"][cost.key] is not None and p["v"][q.key] is not None]
+                       if p["v"][cost.key] is not None and p["v"][q.key] is not None and not sanity[i]]
             fronts[q.key] = frontier(present, cost.better == HIGHER) if present else []
         absent = [p["label"] for p in points if p["v"][cost.key] is None]
         values = [p["v"][cost.key] for p in points]

@@ -21,7 +21,8 @@ def subset_body(board: Board, measure: str, query_pages: dict[str, str], scale_p
     charts = tradeoff_html(tradeoff_spec(results, measure))
     parts.append(section("Trade-offs", (
         '<p class="note">Each point is one method; the black line is the Pareto frontier (no other point is better '
-        "on both axes). Hover a point for its spec and every figure of its row.</p>" + charts)
+        "on both axes; sanity rerankers such as the oracle ceiling are drawn but never on it). Hover a point for its "
+        "spec and every figure of its row.</p>" + charts)
         if charts else missing("No trade-off chart: no result has both a quality measure and a cost figure."),
         "tradeoffs"))
     sweeps = sweep_figures(results, measure)

@@ -72,7 +72,7 @@ function tradeoffTraces(spec, chart, measure) {
   });
   const traces = Array.from(families.keys()).sort().map(name => Object.assign(families.get(name), {
     type: "scatter", mode: "markers", name: name, marker: {size: 10, opacity: 0.85},
-    hovertemplate: "%{text}<extra></extra>"}));
+    hovertemplate: "%{text}<extra></extra>", hoverlabel: {align: "left"}}));
   const front = (chart.frontier[measure] || []).map(i => spec.points[i]);
   if (front.length) {
     traces.push({type: "scatter", mode: "lines", name: "Pareto frontier", hoverinfo: "skip",
