@@ -155,6 +155,47 @@ def test_staging_folder_of_a_killed_bm25_build_is_removed(toy):
     shutil.rmtree(alive)
 
 
+def test_staged_dir_keeps_the_first_finished_copy_only_when_asked(tmp_path):
+    from bench.core import atomic
+
+    target = tmp_path / "entry"
+    with atomic.staged_dir(target, keep_existing=True) as late:
+        (late / "who").write_text("late")
+        with atomic.staged_dir(target, keep_existing=True) as early:
+            (early / "who").write_text("early")
+    assert (target / "who").read_text() == "early" and sorted(p.name for p in tmp_path.iterdir()) == ["entry"]
+    with atomic.staged_dir(target) as replacement:  # results and sites: the newest copy replaces the old one
+        (replacement / "who").write_text("new")
+    assert (target / "who").read_text() == "new"
+
+
+@pytest.mark.parametrize("spec", ["bm25", "bm25:backend=bm25s"])
+def test_a_concurrent_second_build_leaves_the_open_index_alone(toy, tmp_path, spec, monkeypatch):
+    """Two processes that miss the cache at once (the sides of `bench check --against`, load workers) both build;
+    the one finishing second must not swap files under the first one's open index."""
+    from retrievers.base import Context
+    from retrievers.lexical import bm25s_index
+    from retrievers.lexical.bm25 import BM25Retriever
+    from retrievers.registry import build
+
+    queries = {q["_id"]: q["text"] for q in TOY_QUERIES}
+    first = build(spec, Context(cache_dir=tmp_path))
+    first.index(toy)
+    before = first.search(queries, 3)
+    folder = tmp_path / "indexes"
+    files = {p.relative_to(folder): p.stat().st_ino for p in folder.rglob("*") if p.is_file()}
+    misses = iter([(None, None)])  # the second process looked before the first build was in place
+    if spec == "bm25":
+        monkeypatch.setattr(BM25Retriever, "_open_cached", lambda self, *args: next(misses))
+    else:
+        loaded = bm25s_index.Bm25sIndex._load
+        monkeypatch.setattr(bm25s_index.Bm25sIndex, "_load", lambda self, n: next(misses, None) or loaded(self, n))
+    second = build(spec, Context(cache_dir=tmp_path))
+    assert second.index(toy).reused is False
+    assert {p.relative_to(folder): p.stat().st_ino for p in folder.rglob("*") if p.is_file()} == files
+    assert first.search(queries, 3) == before and second.search(queries, 3) == before
+
+
 def test_corrupt_cross_encoder_score_store_is_reported_and_rebuilt(toy, tmp_path):
     from test_rerank import make_tiny_cross_encoder
 

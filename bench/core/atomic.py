@@ -79,14 +79,28 @@ def staged_file(path: Path, suffix: str = "") -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def staged_dir(path: Path) -> Iterator[Path]:
-    """Yield a temporary directory that becomes ``path`` only if the block succeeds."""
+def staged_dir(path: Path, keep_existing: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory that becomes ``path`` only if the block succeeds.
+
+    ``keep_existing`` is for content-keyed cache entries that several processes may build at once (the two sides
+    of `bench check --against`, load workers, Ray tasks): the first finished copy wins and later ones are
+    discarded, because replacing a folder another process already has open (a Lucene index) would hand that
+    process files from two different builds.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(path)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"))
     try:
         yield tmp
+        if keep_existing:
+            try:
+                os.rename(tmp, path)  # fails when another writer's copy is already in place
+            except OSError:
+                if not path.is_dir():
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)
+            return
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

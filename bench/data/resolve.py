@@ -82,7 +82,7 @@ def _download(card: Card, data_dir: str | None) -> Path:
         raise BenchError(f"dataset '{card.name}' not found (looked in {looked}) and it has no public download; {hint}")
     target = _download_target(card)
     try:
-        with atomic.staged_dir(target / "unpacked") as staging:
+        with atomic.staged_dir(target / "unpacked", keep_existing=True) as staging:
             for item in card.downloads:
                 file_name = item.save_as or item.url.rstrip("/").rsplit("/", 1)[-1]
                 local = fetch(item.url, target / "files" / file_name, md5=item.md5, sha256=item.sha256)

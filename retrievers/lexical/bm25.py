@@ -55,7 +55,7 @@ class BM25Retriever(Retriever):
         reused = self.searcher is not None
         if self.searcher is None:
             started = time.perf_counter()
-            with atomic.staged_dir(index_dir) as staging:  # also removes staging folders of killed runs
+            with atomic.staged_dir(index_dir, keep_existing=True) as staging:  # also removes staging folders of killed runs
                 self._build(dataset, staging)
                 build_seconds = time.perf_counter() - started
                 atomic.write_text(staging / MANIFEST, json.dumps({"build_seconds": build_seconds, "n_docs": len(dataset.corpus)}))

@@ -112,7 +112,7 @@ class Bm25sIndex:
             model = bm25s.BM25(k1=self.k1, b=self.b, method=METHOD, backend=self.backend)
             model.index(self.tokenize([doc.flat() for doc in dataset.corpus.values()], True), show_progress=False)
             seconds = time.perf_counter() - started
-            with atomic.staged_dir(self.dir) as staging:
+            with atomic.staged_dir(self.dir, keep_existing=True) as staging:
                 model.save(str(staging), show_progress=False)
                 atomic.write_text(staging / MANIFEST, json.dumps({"build_seconds": seconds, "n_docs": len(self.doc_ids)}))
             self.model, _ = self._load(len(self.doc_ids))
