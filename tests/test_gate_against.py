@@ -59,6 +59,24 @@ def _baseline(tmp_path, methods=("tfidf",), queries=30) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(len(__import__("os").sched_getaffinity(0)) < 2, reason="needs two cores to pin to")
+def test_both_sides_of_a_round_are_timed_on_one_core_a_different_one_each_round():
+    import os
+
+    from bench.gates.ab_rounds import pin_together
+
+    sleepers = [subprocess.Popen(["sleep", "30"]) for _ in range(2)]
+    try:
+        first = pin_together([p.pid for p in sleepers], 0)
+        assert all(os.sched_getaffinity(p.pid) == {first} for p in sleepers)
+        second = pin_together([p.pid for p in sleepers], 1)
+        assert second != first and all(os.sched_getaffinity(p.pid) == {second} for p in sleepers)
+    finally:
+        for sleeper in sleepers:
+            sleeper.kill()
+            sleeper.wait()
+
+
 def test_a_3x_slower_revision_fails_and_a_revision_against_itself_does_not(revisions, tmp_path, shared_data):
     from bench.gates.against import check_against
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.data.resolve import load_dataset
+from bench.reports.capacity import collect_load_runs
 from bench.reports.html.charts import frontier
 from bench.reports.report import collect, leaderboard_markdown
 
@@ -78,7 +79,8 @@ def markdown_tables(text: str) -> dict[str, list[list[tuple[str, bool]]]]:
 
 def assert_site_equals_markdown(site: Path, results_dir: Path, baseline: str) -> int:
     """Every subset page's leaderboard holds the markdown table's cells: same text, marks and bold; returns rows seen."""
-    expected = markdown_tables(leaderboard_markdown(collect([str(results_dir)]), baseline))
+    loads = collect_load_runs([str(results_dir)])[0]
+    expected = markdown_tables(leaderboard_markdown(collect([str(results_dir)]), baseline, load_runs=loads))
     pages = sorted(site.glob("datasets/*/*/index.html"))
     assert len(pages) == len(expected) > 0
     seen = 0
@@ -284,6 +286,9 @@ def test_load_runs_render_their_capacity_and_curves(run_cli, tmp_path):
     text = next(site.glob("datasets/toy/*/index.html")).read_text(encoding="utf-8")
     capacity = {row[0][0]: [cell for cell, _ in row] for row in read_table_text(text, "capacity").rows if row}
     assert capacity["bm25"][5] == "200"  # max QPS: the highest offered rate whose step met the SLO
+    leaderboard = read_table_text(text, "leaderboard")
+    assert [row for row in leaderboard.rows if row][0][-1][0] == "200"  # the leaderboard's max-QPS column too
+    assert assert_site_equals_markdown(site, runs, None) == 1
     figure = json.loads(re.search(r'class="figure-spec" id="load-0-spec">(.*?)</script>', text).group(1))
     names = [trace["name"] for trace in figure["data"]]
     assert names == ["bm25 p99", "bm25 p50", "bm25 closed-loop p99", "SLO p99<=50ms"]

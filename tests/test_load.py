@@ -232,6 +232,40 @@ def test_load_run_round_trips_and_renders(sleepy_pool, tmp_path):
     assert "max QPS @ p50<=1000ms" in markdown.read_text() and plot.stat().st_size > 1000
     few = LoadRun(**{**run.__dict__, "slo": "p99.9<=1000ms"})  # 10 answers cannot judge a p99.9
     assert few.max_qps is None
+    cascade = LoadRun(**{**run.__dict__, "method": "cascade", "slo": "p50<=2000ms"})  # a looser budget of its own
+    markdown, plot = write_reports([run, cascade], tmp_path)
+    text = markdown.read_text()
+    assert "## Capacity at p50<=1000ms / p50<=2000ms" in text and "| max QPS @ SLO |" in text
+    assert "| 20.0 @ p50<=1000ms |" in text and "| 20.0 @ p50<=2000ms |" in text
+    assert "Best quality within p50<=1000ms: toy" in text and "Best quality within p50<=2000ms: cascade" in text
+
+
+def test_leaderboard_capacity_column_joins_load_runs_by_subset_and_method(sleepy_pool):
+    """The max-QPS column: the load run of the same method on the same subset fills its row; a row without one
+    shows "–", a run whose every rate missed shows "none", another subset's run is never borrowed."""
+    from bench.reports.report import boards, leaderboard_markdown
+    from conftest import make_result
+
+    met = open_step(sleepy_pool, 20, 0.5, SLO.parse("p50=1s"), seed=4)
+    missed = open_step(sleepy_pool, 20, 0.5, SLO.parse("p50=1us"), seed=4)
+    assert met.slo_met and not missed.slo_met
+
+    def load_run(method, step, fingerprint="f"):
+        return LoadRun(method=method, method_spec=method, dataset={"name": "toy", "fingerprint": fingerprint},
+                       slo="p50<=1000ms", workers=2, worker_kind="threads", latency_threads=1, k=10, options={},
+                       steps=(step,))
+
+    results = [make_result("bm25", metrics={"nDCG@10": 0.6}), make_result("tfidf", metrics={"nDCG@10": 0.5}),
+               make_result("biencoder", metrics={"nDCG@10": 0.4})]
+    runs = [load_run("bm25", met), load_run("tfidf", missed), load_run("biencoder", met, fingerprint="other")]
+    board, = boards(results, None, load_runs=runs)
+    column, = board.extras
+    assert column.header == "max QPS @ p50<=1000ms (2 threads)" and column.cells == ["20.0", "none", "–"]
+    text = leaderboard_markdown(results, None, load_runs=runs)
+    assert "| max QPS @ p50<=1000ms (2 threads) |" in text and "none: no offered rate met it" in text
+    assert "max QPS" not in leaderboard_markdown(results, None)
+    mixed = [runs[0], LoadRun(**{**runs[1].__dict__, "slo": "p99<=200ms"})]
+    assert boards(results, None, load_runs=mixed)[0].extras[0].cells == ["20.0 @ p50<=1000ms", "none @ p99<=200ms", "–"]
 
 
 def test_ctrl_c_keeps_finished_steps(toy_dataset, tmp_path):
@@ -285,3 +319,8 @@ def test_bm25_on_scifact_at_a_low_rate(run_cli, shared_data, tmp_path):
     assert run.worker_kind == "processes" and run.cold_start["seconds_to_first_answer"] > 0
     assert run.one_query_warmup["queries"] >= 5 and run.closed_steps()[0].clients == 1
     assert list((tmp_path / "scifact").rglob("load.png"))
+    code, board, err = run_cli("report", str(tmp_path))  # the quality result and its load run, side by side
+    assert code == 0, err
+    row = next(line for line in board.splitlines() if line.startswith("| `bm25` |"))
+    assert "| max QPS @ p99<=500ms (1 processes) |" in board
+    assert row.endswith(f"| {run.max_qps:.1f}{'†' if run.busy_steps else ''} |"), row

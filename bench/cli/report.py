@@ -31,14 +31,18 @@ from bench.core.errors import BenchError
 def report(paths, baseline, test, alpha, measure, out, html_dir, data_dir, plot) -> None:
     """Leaderboards from result JSON files or folders: one table per dataset subset, significance vs a baseline.
 
+    Load runs (`bench load`) among the paths add a "max QPS @ <SLO>" column to the rows they measured.
+
     \b
     Examples:
       bench report runs --baseline bm25 --out runs/LEADERBOARD.md
       bench report runs/scifact/*/*.json --baseline bm25 --test randomization
       bench report --html site runs --baseline bm25       # then open site/index.html in a browser
       bench report runs/scifact --baseline bm25 --plot runs/scifact-tradeoff.png
+      bench report runs load --baseline bm25     # with the max-QPS column of the load runs in load/
     """
     from bench.core import atomic
+    from bench.reports.capacity import collect_load_runs
     from bench.reports.report import collect, group_by_subset, leaderboard_markdown, subsets_without_baseline
 
     if html_dir:
@@ -56,7 +60,7 @@ def report(paths, baseline, test, alpha, measure, out, html_dir, data_dir, plot)
         if missing:
             warn(f"baseline '{baseline}' was not run on {len(missing)} subset(s), shown without significance "
                  f"marks: {'; '.join(missing)}")
-    text = leaderboard_markdown(results, baseline, test, alpha, measure)
+    text = leaderboard_markdown(results, baseline, test, alpha, measure, load_runs=collect_load_runs(list(paths))[0])
     if out:
         atomic.write_text(Path(out), text)
         err_console.print(f"wrote {escape(str(out))}", highlight=False)

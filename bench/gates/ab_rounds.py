@@ -118,6 +118,36 @@ def timed_phase_load(before: machine_load.Snapshot, after: machine_load.Snapshot
     return replace(record, other_cores=other, busy=busy).to_dict()
 
 
+def pin_together(pids: list[int], index: int) -> int | None:
+    """Put both workers, every thread, on one core, a different one each round; returns it (None: not possible).
+
+    The two sides never serve at once (queries alternate, each answer awaited), so sharing a core costs little,
+    and it removes a difference that is not the code's: on this 2-core VM the scheduler kept each worker on a
+    core of its own for a whole round, and the two cores were not equally fast (one round timed the same TF-IDF
+    code at 1.23 ms on one side and 0.77 ms on the other, which no number of queries averages away). Every
+    thread is pinned, a JVM's compiler and collector included, so whatever a side does in the background lands
+    on the core both sides are timed on, never on a core only one of them uses."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cores) < 2:
+        return None
+    core = cores[index % len(cores)]
+    try:
+        for pid in pids:
+            for thread in _threads(pid):
+                os.sched_setaffinity(thread, {core})
+    except OSError:
+        return None
+    return core
+
+
+def _threads(pid: int) -> list[int]:
+    """Every thread of ``pid`` (Linux sets affinity per thread), or just ``pid`` where /proc cannot say."""
+    try:
+        return [int(name) for name in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return [pid]
+
+
 def run_round(base: Tree, head: Tree, request: dict, index: int, repeats: int = REPEATS) -> tuple[dict, dict, dict]:
     """One round: both workers built, then every method's queries timed alternately, ``repeats`` passes. Returns
     base's and head's {method: [fastest ms of each query]} and the machine-load record of the timed phase."""
@@ -134,7 +164,9 @@ def run_round(base: Tree, head: Tree, request: dict, index: int, repeats: int = 
                                  f"{answers['base']['fingerprint']} and {answers['head']['fingerprint']}): "
                                  "their latencies are not comparable")
             timings = {side: {} for side in workers}
+            pids = [w.process.pid for w in workers.values()]
             before = machine_load.snapshot()
+            pinned = pin_together(pids, index)
             for m, method in enumerate(request["methods"]):
                 for worker in workers.values():
                     worker.send(f"w {m}")
@@ -161,7 +193,7 @@ def run_round(base: Tree, head: Tree, request: dict, index: int, repeats: int = 
             timer.cancel()
             for worker in workers.values():
                 worker.close()
-    return timings["base"], timings["head"], {"round": index + 1} | load
+    return timings["base"], timings["head"], {"round": index + 1, "core": pinned} | load
 
 
 def compare_rounds(base: SideTimings, head: SideTimings, threshold: float) -> list[Comparison]:

@@ -132,18 +132,17 @@ def versions_line(result: Result) -> str:
 
 
 def table_lines(results: list[Result], heading: str = "###", marks: dict[tuple[str, str], str] | None = None,
-                extra: tuple[str, list[str]] | None = None) -> list[str]:
+                extras: list[tuple[str, list[str]]] = ()) -> list[str]:
     """The markdown table of one subset: title, header, one row per result (best in bold, then ``marks`` such as
-    significance arrows per (method, column key)), and optionally one ``extra`` column (header, cell per row)."""
+    significance arrows per (method, column key)), then any ``extras`` columns (header, cell per row)."""
     marks = marks or {}
-    names = ["Method", *headers(results)] + ([extra[0]] if extra else [])
+    names = ["Method", *headers(results)] + [header for header, _ in extras]
     lines = [f"{heading} {title(results)}", "", "| " + " | ".join(names) + " |", "|---|" + "---:|" * (len(names) - 1)]
     shown = columns(results)
     for position, (result, cells) in enumerate(zip(results, _cells(results))):
         rendered = [(f"**{text}**" if best else text) + marks.get((result.method, c.key), "")
                     for c, (text, best) in zip(shown, cells)]
-        if extra:
-            rendered.append(extra[1][position])
+        rendered += [cells_of[position] for _, cells_of in extras]
         lines.append(f"| {row_label(result)} | " + " | ".join(rendered) + " |")
     return lines
 

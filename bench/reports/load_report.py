@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.core import atomic
 from bench.harness.load.records import LoadRun, Step
+from bench.reports.capacity import qps_text
 from bench.reports.plots import plt, save_figure
 
 QUALITY = "nDCG@10"
@@ -18,13 +19,20 @@ def _ms(value) -> str:
 
 
 def _qps(value) -> str:
-    return "–" if value is None else (f"{value:.1f}" if value < 100 else f"{value:.0f}")
+    return qps_text(value)
+
+
+def slos(runs: list[LoadRun]) -> list[str]:
+    """The distinct SLOs of ``runs``, in order of appearance (cascades are often held to a looser one)."""
+    return list(dict.fromkeys(run.slo for run in runs))
 
 
 def capacity_rows(runs: list[LoadRun]) -> tuple[list[str], list[list[str]]]:
-    slo = runs[0].slo if runs else ""
+    shared = slos(runs)
+    mixed = len(shared) > 1
     headers = ["method", QUALITY, "one-query p50 ms (warm-up)", "cold start s (first query ms)", "workers",
-               f"max QPS @ {slo}", "p99 ms there", "steps (busy)", "ended"]
+               "max QPS @ SLO" if mixed else f"max QPS @ {shared[0] if shared else ''}", "p99 ms there",
+               "steps (busy)", "ended"]
     rows = []
     for run in runs:
         best = max((s for s in run.open_steps() if s.slo_met), key=lambda s: s.offered_qps or 0, default=None)
@@ -35,13 +43,16 @@ def capacity_rows(runs: list[LoadRun]) -> tuple[list[str], list[list[str]]]:
             run.method, f"{run.quality[QUALITY]:.4f}" if QUALITY in run.quality else "–",
             _ms(run.one_query_ms.get("p50")) + warm_text,
             f"{cold['seconds_to_first_answer']:.1f} ({cold['first_query_ms']:.1f})" if cold else "–",
-            f"{run.workers} {run.worker_kind}", _qps(run.max_qps),
+            f"{run.workers} {run.worker_kind}", _qps(run.max_qps) + (f" @ {run.slo}" if mixed else ""),
             _ms(best.latency_ms.get("p99")) if best else "–", f"{len(run.steps)} ({run.busy_steps})", run.stopped])
     return headers, rows
 
 
 def best_within_budget(runs: list[LoadRun], target_qps: float | None = None) -> str:
-    """The line naming the best quality among methods that met the SLO (at ``target_qps`` when given)."""
+    """The line naming the best quality among methods that met the SLO (at ``target_qps`` when given); one
+    sentence per SLO when the runs were held to different ones."""
+    if len(slos(runs)) > 1:
+        return " ".join(best_within_budget([r for r in runs if r.slo == slo], target_qps) for slo in slos(runs))
     if not runs:
         return ""
     able = [r for r in runs if r.max_qps is not None and (target_qps is None or r.max_qps >= target_qps)
@@ -82,7 +93,7 @@ def markdown(runs: list[LoadRun], target_qps: float | None = None) -> str:
     if not runs:
         return ""
     info = runs[0].dataset
-    lines = [f"## Capacity at {runs[0].slo}: {info.get('name')} ({info.get('n_docs', 0):,} docs, "
+    lines = [f"## Capacity at {' / '.join(slos(runs))}: {info.get('name')} ({info.get('n_docs', 0):,} docs, "
              f"{info.get('n_queries', 0)} queries)", "",
              "Open loop: Poisson arrivals scheduled in advance, latency from each query's scheduled arrival "
              "(queueing counts), top-"
@@ -116,7 +127,7 @@ def hockey_stick(runs: list[LoadRun], path: Path) -> Path:
             for step, x, y in zip(closed, xs, ys):
                 ax.annotate(f"{step.clients}", (x, y), fontsize=7, color=color, xytext=(3, 3),
                             textcoords="offset points")
-    for objective in runs[0].slo.split(","):
+    for objective in dict.fromkeys(o for slo in slos(runs) for o in slo.split(",")):
         limit = float(objective.split("<=")[1].rstrip("ms"))
         ax.axhline(limit, color="red", linewidth=1, linestyle="-.", label=f"SLO {objective}")
     ax.set_xscale("log")

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from bench.core.errors import BenchError
 from bench.harness.environment import hardware_line
+from bench.harness.load.records import LoadRun
 from bench.harness.result import Result
 from bench.harness.store import read_result
+from bench.reports.capacity import by_subset, capacity_column, capacity_note
 from bench.reports.leaderboard import footnotes, latency_sentence, table_lines, versions_line
 from bench.reports.significance import holm, paired_pvalue, wins_losses
 
@@ -87,34 +89,47 @@ def significance(group: list[Result], base: Result, test: str, alpha: float) -> 
     return marks
 
 
+@dataclass(frozen=True)
+class ExtraColumn:
+    """A column that is not a function of one result: W/L/T against the baseline (``kind`` "wlt") or the capacity a
+    load run found ("qps"); ``kind`` tells the HTML table how to sort it."""
+
+    header: str
+    cells: list[str]
+    kind: str
+    title: str = ""
+
+
 @dataclass
 class Board:
     """One subset's leaderboard as data: what the markdown and the HTML report both render, so they cannot differ.
 
-    ``results`` are in table order; ``marks`` are significance arrows per (method, column key); ``extra`` is the
-    W/L/T column (header, one cell per row) when a baseline was measured on the subset; ``notes`` are the lines
+    ``results`` are in table order; ``marks`` are significance arrows per (method, column key); ``extras`` are the
+    W/L/T column when a baseline was measured on the subset and the max-QPS column when load runs match its rows; ``notes`` are the lines
     printed under the table (legend, how latency was measured, footnotes, hardware)."""
 
     key: tuple[str, str]
     results: list[Result]
     base: Result | None
     marks: dict[tuple[str, str], str] = field(default_factory=dict)
-    extra: tuple[str, list[str]] | None = None
+    extras: list[ExtraColumn] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
 def board(key: tuple[str, str], group: list[Result], baseline: str | None, test: str = "ttest", alpha: float = 0.05,
-          measure: str = "nDCG@10") -> Board:
-    """The leaderboard of one subset: rows sorted by ``measure``, marks and W/L/T against ``baseline``."""
+          measure: str = "nDCG@10", load_runs: list[LoadRun] | None = None) -> Board:
+    """The leaderboard of one subset: rows sorted by ``measure``, marks and W/L/T against ``baseline``, and the
+    capacity ``load_runs`` of the same subset found for its rows."""
     group = sorted(group, key=lambda r: -(r.metrics.get(measure) or 0))
     base = find_baseline(group, baseline) if baseline else None
     marks = significance(group, base, test, alpha) if base else {}
-    extra = None
+    extras = []
     notes = []
     if base:
         cells = ["baseline" if r is base else "/".join(map(str, wins_losses(
             r.per_query.get(measure, {}), base.per_query.get(measure, {})))) for r in group]
-        extra = (f"W/L/T vs {base.method} ({measure})", cells)
+        extras.append(ExtraColumn(f"W/L/T vs {base.method} ({measure})", cells, "wlt",
+                                  "queries won/lost/tied against the baseline (sorted by wins minus losses)"))
         test_name = "paired t-test" if test == "ttest" else "paired randomization test (10,000 permutations)"
         notes.append(
             f"{BETTER}/{WORSE}: significantly better/worse than `{base.method}` on that measure's per-query "
@@ -124,20 +139,27 @@ def board(key: tuple[str, str], group: list[Result], baseline: str | None, test:
     elif baseline:
         notes.append(f"Baseline `{baseline}` was not run on this subset: no significance marks.")
     notes.append(f"{latency_sentence(group)} Stages: cascade first stage + rerank, dense query encoding + search.")
+    capacity = capacity_column(group, load_runs or [])
+    if capacity:
+        extras.append(ExtraColumn(*capacity, "qps", "open-loop capacity within the SLO (bench load)"))
+        notes.append(capacity_note([run for run in load_runs or [] if run.method in {r.method for r in group}]))
     notes += footnotes(group)
     notes.append(f"Best per column in bold. Hardware: {hardware_line(group[0].hardware)}. {versions_line(group[0])}")
-    return Board(key, group, base, marks, extra, notes)
+    return Board(key, group, base, marks, extras, notes)
 
 
 def boards(results: list[Result], baseline: str | None, test: str = "ttest", alpha: float = 0.05,
-           measure: str = "nDCG@10") -> list[Board]:
-    """One board per dataset subset, in (dataset, fingerprint) order."""
-    return [board(key, group, baseline, test, alpha, measure) for key, group in sorted(group_by_subset(results).items())]
+           measure: str = "nDCG@10", load_runs: list[LoadRun] | None = None) -> list[Board]:
+    """One board per dataset subset, in (dataset, fingerprint) order, each with the load runs of its subset."""
+    loads = by_subset(load_runs or [])
+    return [board(key, group, baseline, test, alpha, measure, loads.get(key))
+            for key, group in sorted(group_by_subset(results).items())]
 
 
 def leaderboard_markdown(results: list[Result], baseline: str | None, test: str = "ttest", alpha: float = 0.05,
-                         measure: str = "nDCG@10") -> str:
+                         measure: str = "nDCG@10", load_runs: list[LoadRun] | None = None) -> str:
     sections = ["# Leaderboard", ""]
-    for shown in boards(results, baseline, test, alpha, measure):
-        sections += table_lines(shown.results, "##", shown.marks, shown.extra) + [""] + shown.notes + [""]
+    for shown in boards(results, baseline, test, alpha, measure, load_runs):
+        extras = [(extra.header, extra.cells) for extra in shown.extras]
+        sections += table_lines(shown.results, "##", shown.marks, extras) + [""] + shown.notes + [""]
     return "\n".join(sections)

@@ -6,9 +6,6 @@ subset by its fingerprint. The tables are ``load_report``'s (the markdown ``load
 """
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from bench.core.errors import BenchError
@@ -17,43 +14,9 @@ from bench.harness.load.slo import SLO
 from bench.reports.html.charts import figure_html
 from bench.reports.html.markup import esc, inline, missing
 from bench.reports.html.table import Cell, Header, sortable
-from bench.reports.load_report import best_within_budget, capacity_rows, step_rows
+from bench.reports.load_report import best_within_budget, capacity_rows, slos, step_rows
 
-FOLDER = "load"  # bench load writes <out>/<dataset>/<subset>/load/<method>.json
 LINES = (("p99", "solid"), ("p50", "dash"))
-
-
-def collect_load_runs(paths: list[str]) -> tuple[list[LoadRun], set[str], list[str]]:
-    """Load runs under ``paths``: the runs, the files they came from, and ``path: why`` for unreadable ones."""
-    files: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files += sorted(p for p in path.rglob("*.json") if p.parent.name == FOLDER and not p.name.startswith("."))
-        elif path.is_file() and path.parent.name == FOLDER:
-            files.append(path)
-    runs, read, skipped = [], set(), []
-    for file in files:
-        try:
-            runs.append(LoadRun.from_json(json.loads(file.read_text(encoding="utf-8")), str(file)))
-            read.add(str(file))
-        except BenchError as exc:
-            skipped.append(exc.message)
-        except (OSError, ValueError) as exc:
-            skipped.append(f"{file}: not a bench load result ({exc})")
-    return runs, read, skipped
-
-
-def by_subset(runs: list[LoadRun]) -> dict[tuple[str, str], list[LoadRun]]:
-    """(dataset name, fingerprint) -> the newest load run of each method there."""
-    newest: dict[tuple[str, str, str], LoadRun] = {}
-    for run in runs:
-        key = (str(run.dataset.get("name")), str(run.dataset.get("fingerprint")), run.method)
-        if key not in newest or run.timestamp >= newest[key].timestamp:
-            newest[key] = run
-    groups: dict[tuple[str, str], list[LoadRun]] = defaultdict(list)
-    for (name, fingerprint, _), run in sorted(newest.items()):
-        groups[(name, fingerprint)].append(run)
-    return dict(groups)
 
 
 def _hover(run: LoadRun, step: Step) -> str:
@@ -89,16 +52,19 @@ def load_figure(runs: list[LoadRun]) -> dict[str, Any]:
                          "text": [str(s.clients) for s in closed], "textposition": "top right",
                          "hovertext": [_hover(run, s) for s in closed], "hovertemplate": "%{hovertext}<extra></extra>",
                          "line": {"color": color, "dash": "dot"}, "marker": {"symbol": "square"}})
-    try:
-        objectives = SLO.parse(runs[0].slo).objectives
-    except BenchError:
-        objectives = ()
+    objectives = {}
+    for slo in slos(runs):
+        try:
+            objectives |= {objective.label(): objective for objective in SLO.parse(slo).objectives}
+        except BenchError:
+            continue
+    objectives = list(objectives.values())
     xs = [x for trace in data for x in trace["x"]]
     for objective in objectives if xs else ():
         data.append({"type": "scatter", "mode": "lines", "name": f"SLO {objective.label()}", "hoverinfo": "skip",
                      "x": [min(xs), max(xs)], "y": [objective.limit_ms] * 2,
                      "line": {"color": "red", "width": 1, "dash": "dashdot"}})
-    layout = {"title": {"text": esc(f"Latency vs load (SLO {runs[0].slo}, {runs[0].workers} {runs[0].worker_kind})"),
+    layout = {"title": {"text": esc(f"Latency vs load (SLO {' / '.join(slos(runs))}, {runs[0].workers} {runs[0].worker_kind})"),
                         "font": {"size": 14}},
               "xaxis": {"title": {"text": "offered QPS (open loop) / achieved QPS (closed loop, clients labelled)"},
                         "type": "log"},

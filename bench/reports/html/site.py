@@ -18,7 +18,7 @@ from bench.harness.result import Result
 from bench.harness.store import result_stem, slug, subset_tag
 from bench.reports.html.curves import scale_families
 from bench.reports.html.index_page import SubsetLink, index_body
-from bench.reports.html.load import by_subset, collect_load_runs
+from bench.reports.capacity import by_subset, collect_load_runs
 from bench.reports.html.markup import ASSETS, PLOTLY_FILE, esc, page
 from bench.reports.html.queries import TOP_DOCS, query_body, query_title, reference_line
 from bench.reports.html.scale_page import scale_body, scale_title
@@ -50,7 +50,7 @@ def write_site(paths: list[str], out: str | Path, *, baseline: str | None = None
         raise BenchError(f"--measure {measure}: no result has it (measures found: {', '.join(found)})")
     plotly_js = _plotly_js()
     try:
-        pages = _pages(results, boards(results, baseline, test, alpha, measure), by_subset(load_runs), skipped, paths,
+        pages = _pages(results, boards(results, baseline, test, alpha, measure, load_runs), by_subset(load_runs), skipped, paths,
                        baseline, measure, data_dir)
     finally:
         forget()

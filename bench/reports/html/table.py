@@ -85,6 +85,17 @@ def _wins_minus_losses(text: str) -> int | None:
     return int(parts[0]) - int(parts[1]) if len(parts) == 3 and all(p.isdigit() for p in parts) else None
 
 
+def _leading_number(text: str) -> float | None:
+    """``52.4†`` or ``1465 @ p99<=50ms`` sorts as its number; "none" (no rate met the SLO) as zero; "–" last."""
+    head = text.split(" ", 1)[0].rstrip("†")
+    if head == "none":
+        return 0.0
+    try:
+        return float(head)
+    except ValueError:
+        return None
+
+
 def _sortable(value) -> float | None:
     """A number sorts as itself; a per-stage split (``3.30 + 0.44``) by its total."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -101,9 +112,7 @@ def leaderboard_table(board: Board, query_pages: dict[str, str], table_id: str =
     head = [Header("Method", numeric=False, first="asc", title="canonical method spec (training recipe of a "
                    "bench-trained model in brackets)")]
     head += [Header(name, first=_first(c.better), title=c.description) for name, c in zip(headers(results), shown)]
-    if board.extra:
-        head.append(Header(board.extra[0], first="desc", title="queries won/lost/tied against the baseline "
-                           "(sorted by wins minus losses)"))
+    head += [Header(extra.header, first="desc", title=extra.title) for extra in board.extras]
     rows = []
     for position, (result, row_cells) in enumerate(zip(results, cells(results))):
         label = inline(row_label(result))
@@ -116,8 +125,9 @@ def leaderboard_table(board: Board, query_pages: dict[str, str], table_id: str =
             content = esc(text) + (f'<span class="mark">{esc(mark)}</span>' if mark else "")
             css = " ".join(filter(None, ["best" if best else "", "wrap" if shown_column.fmt == "{}" else ""]))
             row.append(Cell(f"<b>{content}</b>" if best else content, _sortable(value), css))
-        if board.extra:
-            text = board.extra[1][position]
-            row.append(Cell(esc(text), _wins_minus_losses(text), "wlt"))
+        for extra in board.extras:
+            text = extra.cells[position]
+            key = _wins_minus_losses(text) if extra.kind == "wlt" else _leading_number(text)
+            row.append(Cell(esc(text), key, extra.kind))
         rows.append(row)
     return sortable(head, rows, table_id)
