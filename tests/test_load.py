@@ -319,8 +319,15 @@ def test_bm25_on_scifact_at_a_low_rate(run_cli, shared_data, tmp_path):
     assert run.worker_kind == "processes" and run.cold_start["seconds_to_first_answer"] > 0
     assert run.one_query_warmup["queries"] >= 5 and run.closed_steps()[0].clients == 1
     assert list((tmp_path / "scifact").rglob("load.png"))
+    code, _, err = run_cli("load", "--methods", "bm25:backend=bm25s", "--dataset", "scifact", "--corpus", "2000",
+                           "--queries", "50", "--workers", "1", "--start-qps", "20", "--max-steps", "1",
+                           "--step-seconds", "2", "--clients", "none", "--slo", "p99=200ms", "--threads", "1",
+                           "--out", str(tmp_path))
+    assert code == 0, err
+    load_md, = (tmp_path / "scifact").rglob("load.md")  # redrawn from both runs of the subset, each at its SLO
+    assert "| max QPS @ SLO |" in load_md.read_text() and "### bm25\n" in load_md.read_text()
     code, board, err = run_cli("report", str(tmp_path))  # the quality result and its load run, side by side
     assert code == 0, err
     row = next(line for line in board.splitlines() if line.startswith("| `bm25` |"))
-    assert "| max QPS @ p99<=500ms (1 processes) |" in board
-    assert row.endswith(f"| {run.max_qps:.1f}{'†' if run.busy_steps else ''} |"), row
+    assert "| max QPS @ SLO (1 processes) |" in board
+    assert row.endswith(f"| {run.max_qps:.1f} @ p99<=500ms{'†' if run.busy_steps else ''} |"), row

@@ -162,13 +162,16 @@ def test_thread_limit_applies_to_torch_and_blas_and_is_restored():
     assert torch.get_num_threads() == before
 
 
+BURN = "import time; end = time.time() + {seconds}; exec('while time.time() < end: pass')"
+
+
 def test_load_record_sees_another_process_using_a_core():
     from bench.harness import machine_load
 
     start = machine_load.snapshot()
-    spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 2\nwhile time.time() < end: pass"])
-    time.sleep(2)
-    spinner.wait()
+    # an orphan (its shell exits at once, so it is nobody's child of ours): another process on the machine
+    subprocess.run(["sh", "-c", f'"{sys.executable}" -c "{BURN.format(seconds=2)}" &'], check=True)
+    time.sleep(2.2)
     record = machine_load.between(start, machine_load.snapshot())
     assert record.other_cores >= 0.5 and record.busy
     quiet_start = machine_load.snapshot()
@@ -179,6 +182,24 @@ def test_load_record_sees_another_process_using_a_core():
     assert quiet.other_cores < record.other_cores
     short = machine_load.between(start, start)
     assert not short.busy  # a window too short to judge is never called busy
+
+
+def test_our_child_processes_are_not_other_load():
+    """A process worker of `bench load` or a side of `bench check --against` is the measurement: alive or
+    finished, its CPU time is counted as ours."""
+    from bench.harness import machine_load
+
+    start = machine_load.snapshot()
+    worker = subprocess.Popen([sys.executable, "-c", BURN.format(seconds=3)])
+    time.sleep(1.5)
+    alive = machine_load.between(start, machine_load.snapshot())
+    worker.kill()
+    worker.wait()
+    assert alive.other_cores < 0.5 and not alive.busy, alive
+    start = machine_load.snapshot()
+    subprocess.run([sys.executable, "-c", BURN.format(seconds=1.5)], check=True)
+    finished = machine_load.between(start, machine_load.snapshot())
+    assert finished.other_cores < 0.5 and not finished.busy, finished
 
 
 def test_busy_rows_and_wide_tie_ranges_get_footnotes():

@@ -121,7 +121,9 @@ def load(dataset, methods, corpus, queries, seed, split, data_dir, distractors, 
 
         runs.append(load_method(data, spec, job.settings, options, path, result, on_step=show, on_warning=warn))
     folder = group_dir(Path(out), outcome.results[0].dataset)
-    written = write_reports(runs, folder, target_qps)
+    from bench.reports.load_report import read_runs
+
+    written = write_reports(read_runs(folder), folder, target_qps)  # every run stored for the subset, not just these
     if as_json:
         click.echo(json.dumps([run.to_json() for run in runs], indent=1))
         return

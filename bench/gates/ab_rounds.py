@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -106,18 +106,6 @@ class Worker:
         self.process.wait()
 
 
-def timed_phase_load(before: machine_load.Snapshot, after: machine_load.Snapshot, workers_cpu: float) -> dict:
-    """The machine-load record of a round's timed phase, with both workers' CPU time counted as our own: the
-    harness's record counts only the calling process, and the workers are the measurement, not a neighbour."""
-    record = machine_load.between(before, after)
-    wall = max(after.wall - before.wall, 1e-9)
-    other = None if record.other_cores is None else max(0.0, record.other_cores - workers_cpu / wall)
-    busy = wall >= machine_load.MIN_JUDGED_SECONDS and (
-        (other is not None and other >= machine_load.BUSY_OTHER_CORES)
-        or (record.steal_fraction is not None and record.steal_fraction >= machine_load.BUSY_STEAL))
-    return replace(record, other_cores=other, busy=busy).to_dict()
-
-
 def pin_together(pids: list[int], index: int) -> int | None:
     """Put both workers, every thread, on one core, a different one each round; returns it (None: not possible).
 
@@ -183,8 +171,9 @@ def run_round(base: Tree, head: Tree, request: dict, index: int, repeats: int = 
                     timings[side][method] = passes[side].min(axis=0).tolist()
             for worker in workers.values():
                 worker.send("done")
-            workers_cpu = sum(json.loads(worker.receive())["cpu_seconds"] for worker in workers.values())
-            load = timed_phase_load(before, machine_load.snapshot(), workers_cpu)
+            for worker in workers.values():
+                worker.receive()  # its CPU seconds: the load record below counts both workers as ours already
+            load = machine_load.between(before, machine_load.snapshot()).to_dict()
         except (BrokenPipeError, ValueError) as exc:
             raise BenchError(f"a timing round broke off ({exc}): "
                              + "; ".join(w.tree.label for w in workers.values() if w.process.poll() is not None)

@@ -1,7 +1,7 @@
 """How busy the machine was while a timed run ran, so a slow figure can be told from a noisy neighbour.
 
 Recorded per timed run: the 1-minute load average at start and end, the CPU time other processes used
-during the run (in cores, from /proc/stat minus this process's own CPU time) and the share of time the
+during the run (in cores, from /proc/stat minus the CPU time of this process and its child processes) and the share of time the
 hypervisor stole (the ``steal`` column of /proc/stat). A run is marked busy when other processes used at
 least half a core or steal exceeded 5% over a window of at least a second: both inflate latency without any
 change in the method.
@@ -44,8 +44,41 @@ def snapshot() -> Snapshot:
         busy = total - idle - iowait - steal
     except (OSError, ValueError, IndexError):
         pass
+    return Snapshot(time.monotonic(), load1, busy, steal, total, own_cpu_seconds())
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process, its finished children and its live descendants.
+
+    Live child processes are part of the measurement, not neighbours: the process workers of `bench load`
+    (Lucene, bm25s and TF-IDF are served by one process per core) and the two sides of `bench check --against`.
+    ``os.times`` counts a child only once it has exited and been waited for, so without the walk below a load
+    step with two busy process workers read as "other processes used 2 cores: busy" on an idle machine."""
     times = os.times()
-    return Snapshot(time.monotonic(), load1, busy, steal, total, times.user + times.system)
+    return times.user + times.system + times.children_user + times.children_system + _live_descendants_cpu()
+
+
+def _live_descendants_cpu() -> float:
+    """utime + stime of every live descendant, from /proc (0.0 where /proc cannot be read)."""
+    parents, cpu = {}, {}
+    try:
+        names = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return 0.0
+    for name in names:
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # after "pid (comm)": state ppid ... utime (14th field overall) stime (15th)
+        parents[int(name)] = int(fields[1])
+        cpu[int(name)] = int(fields[11]) + int(fields[12])
+    mine, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier and pid not in mine}
+        mine |= frontier
+    return sum(cpu[pid] for pid in mine) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
