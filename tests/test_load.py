@@ -171,6 +171,26 @@ def test_capacity_search_brackets_the_capacity(sleepy_pool):
     assert any(not s.slo_met for s in steps)
 
 
+def test_the_first_miss_is_offered_again_before_it_bounds_the_search():
+    """A transient miss in the opening step (a JVM still compiling) must not cap the capacity: the same rate is
+    offered again, and only a second miss bounds the search."""
+    from dataclasses import replace
+
+    template = Step(mode="open", offered_qps=1.0, clients=None, seconds=1.0, elapsed_seconds=1.0, scheduled=1,
+                    sent=1, answered=1, errors=0, dropped=0, unsent=0, achieved_qps=1.0, latency_ms={}, service_ms={},
+                    lag_ms={}, lag_flagged=False, saturated=False, slo_met=True)
+    offered = []
+
+    def run_step(rate):  # capacity 100 QPS; the very first step misses whatever its rate
+        offered.append(rate)
+        return replace(template, offered_qps=rate, slo_met=len(offered) > 1 and rate <= 100)
+
+    steps, why = capacity_search(run_step, 40.0, growth=2.0, precision=0.1, step_seconds=1.0,
+                                 budget=Budget(seconds=60, steps=20, queries=10_000))
+    assert offered[:3] == [40.0, 40.0, 80.0] and why == "found" and len(steps) == len(offered)
+    assert 90 <= max(s.offered_qps for s in steps if s.slo_met) <= 100
+
+
 def test_warm_up_waits_for_stable_timing():
     """A method that speeds up gradually (a JIT compiling: 1 + e^(-i/60) ms, within 5% over 60 queries only
     after ~210) is warm only then; a steady one after the minimum windows; one that never settles stops at the

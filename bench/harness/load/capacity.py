@@ -1,6 +1,12 @@
 """Capacity search: rates rise geometrically until the SLO breaks, then bisect between the last rate that met it
 and the first that did not, until they are within ``precision`` of each other. Bounded in steps, queries and
 wall time (``Budget``), so one method takes minutes; every step is handed to ``on_step`` as soon as it ends.
+
+The first rate that misses is offered once more before it bounds the search: a transient there (a worker's JVM
+still compiling, a page-cache miss) would otherwise cap the answer for good. Measured on an idle
+2-core machine, two capacity searches of Lucene BM25 on scifact ten minutes apart gave 427 and 1,206 QPS at
+p99 <= 50 ms: the first one's opening step (466 QPS) missed with p99 127 ms and every later step stayed below
+it, while in the second the opening step met and the bracket closed at 1,206. Both steps are kept in the record.
 """
 from __future__ import annotations
 
@@ -45,6 +51,7 @@ def capacity_search(run_step: Callable[[float], Step], start_qps: float, *, grow
     steps: list[Step] = []
     good = bad = None
     rate, downs = start_qps, 0
+    retried = False
     while True:
         # a step runs up to its length plus warm-up and drain: ask for twice its length
         seconds = step_seconds(rate) if callable(step_seconds) else step_seconds
@@ -55,6 +62,10 @@ def capacity_search(run_step: Callable[[float], Step], start_qps: float, *, grow
         steps.append(step)
         if on_step:
             on_step(step)
+        if not step.slo_met and not retried:
+            retried = True  # the search's first miss is offered again: where warm-up transients land
+            if budget.allows(2 * seconds, rate * seconds, reserve):
+                continue
         if step.slo_met:
             good = rate if good is None else max(good, rate)
         else:
