@@ -81,7 +81,8 @@ def step_rows(run: LoadRun) -> tuple[list[str], list[list[str]]]:
             ("met" if step.slo_met else "missed") + (" (saturated)" if step.saturated else "") if step.mode == "open"
             else "–",
             " + ".join(f"{part} {_ms(values.get('p50'))}" for part, values in step.stages_ms.items()) or "–",
-            ("busy" if step.busy else "quiet") + (f", others {other:.2f} cores" if other is not None else "")])
+            ("busy" if step.busy else "quiet") + (f", others {other:.2f} cores" if other is not None else "")
+            + (f", steal {load['steal_fraction']:.0%}" if load.get("steal_fraction") else "")])
     return headers, rows
 
 
@@ -99,7 +100,7 @@ def markdown(runs: list[LoadRun], target_qps: float | None = None) -> str:
              "(queueing counts), top-"
              f"{runs[0].k}, {runs[0].latency_threads} intra-op thread(s) per worker. Max QPS: the highest offered "
              "rate whose step met the SLO with no errors, drops or saturation. A step is busy when other processes "
-             "used >= 0.5 core.", "", *_table(*capacity_rows(runs)), "", best_within_budget(runs, target_qps), ""]
+             "used >= 0.5 core or the hypervisor stole >= 5% of the CPU time (steal).", "", *_table(*capacity_rows(runs)), "", best_within_budget(runs, target_qps), ""]
     for run in runs:
         lines += [f"### {run.method}", "", *_table(*step_rows(run)), ""]
     return "\n".join(lines)
