@@ -92,7 +92,7 @@ def worker_loop(retriever, queries: Sequence[tuple[str, str]], k: int, tasks, do
 
 class _Pool:
     kind = ""
-    wait_slack_s = 0.0  # how long before an arrival the generator stops sleeping on get() and polls instead
+    wait_slack_s = 0.0  # how long before an arrival the generator stops waiting on get() and just sleeps
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -194,7 +194,7 @@ def _process_main(dataset, spec: str, settings, queries, k, tasks, done, cancel,
 
 class ProcessPool(_Pool):
     kind = "processes"
-    wait_slack_s = 0.0015  # answers come through a pipe whose timed wait sleeps whole milliseconds: poll the rest
+    wait_slack_s = 0.0015  # answers come through a pipe whose timed wait sleeps whole milliseconds
 
     def __init__(self, dataset, spec: str, settings, queries: Sequence[tuple[str, str]], k: int, workers: int,
                  warm_minimum: int = 5):
