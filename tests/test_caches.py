@@ -201,8 +201,9 @@ def test_corrupt_cross_encoder_score_store_is_reported_and_rebuilt(toy, tmp_path
 
     model = make_tiny_cross_encoder(tmp_path / "ce")
     spec = f"tfidf>>ce:model={model},depth=3,max_length=40"
+    earlier = set((cache_dir() / "ce-scores").glob("*.sqlite"))  # the cache is the session's: other tests' stores
     clean, _ = _run(toy, spec, measure_latency=False)
-    (store,) = list((cache_dir() / "ce-scores").glob("*.sqlite"))
+    (store,) = set((cache_dir() / "ce-scores").glob("*.sqlite")) - earlier
     store.write_bytes(b"this is not a database" * 100)
     result, warnings = _run(toy, spec, measure_latency=False)
     assert len(warnings) == 1 and "corrupt" in warnings[0]
