@@ -18,10 +18,6 @@ def _ms(value) -> str:
     return "–" if value is None else (f"{value:.2f}" if value < 100 else f"{value:.0f}")
 
 
-def _qps(value) -> str:
-    return qps_text(value)
-
-
 def slos(runs: list[LoadRun]) -> list[str]:
     """The distinct SLOs of ``runs``, in order of appearance (cascades are often held to a looser one)."""
     return list(dict.fromkeys(run.slo for run in runs))
@@ -43,7 +39,7 @@ def capacity_rows(runs: list[LoadRun]) -> tuple[list[str], list[list[str]]]:
             run.method, f"{run.quality[QUALITY]:.4f}" if QUALITY in run.quality else "–",
             _ms(run.one_query_ms.get("p50")) + warm_text,
             f"{cold['seconds_to_first_answer']:.1f} ({cold['first_query_ms']:.1f})" if cold else "–",
-            f"{run.workers} {run.worker_kind}", _qps(run.max_qps) + (f" @ {run.slo}" if mixed else ""),
+            f"{run.workers} {run.worker_kind}", qps_text(run.max_qps) + (f" @ {run.slo}" if mixed else ""),
             _ms(best.latency_ms.get("p99")) if best else "–", f"{len(run.steps)} ({run.busy_steps})", run.stopped])
     return headers, rows
 
@@ -62,7 +58,7 @@ def best_within_budget(runs: list[LoadRun], target_qps: float | None = None) -> 
         return f"No method met {runs[0].slo}{at}."
     best = max(able, key=lambda r: r.quality[QUALITY])
     return (f"Best quality within {best.slo}{at}: {best.method} ({QUALITY} {best.quality[QUALITY]:.4f}, "
-            f"up to {_qps(best.max_qps)} QPS with {best.workers} {best.worker_kind}).")
+            f"up to {qps_text(best.max_qps)} QPS with {best.workers} {best.worker_kind}).")
 
 
 def step_rows(run: LoadRun) -> tuple[list[str], list[list[str]]]:
@@ -74,8 +70,8 @@ def step_rows(run: LoadRun) -> tuple[list[str], list[list[str]]]:
         load = step.machine_load or {}
         other = load.get("other_cores")
         rows.append([
-            "open" if step.mode == "open" else f"closed x{step.clients}", _qps(step.offered_qps),
-            _qps(step.achieved_qps), *(_ms(lat.get(p)) for p in ("p50", "p90", "p99", "p99.9", "max")),
+            "open" if step.mode == "open" else f"closed x{step.clients}", qps_text(step.offered_qps),
+            qps_text(step.achieved_qps), *(_ms(lat.get(p)) for p in ("p50", "p90", "p99", "p99.9", "max")),
             str(step.errors), str(step.dropped), str(step.unsent),
             _ms(step.lag_ms.get("p99")) + (" !" if step.lag_flagged else ""),
             ("met" if step.slo_met else "missed") + (" (saturated)" if step.saturated else "") if step.mode == "open"

@@ -118,26 +118,19 @@ def open_step(pool, rate: float, seconds: float, slo: SLO, *, seed: int = 0, lag
             # before the arrival; the rest is a plain sleep (median lag 0.24 ms), not a spin (0.05 ms, but at 1,000
             # QPS a spinning generator holds a core that the workers of a 2-core machine need). Workers stamp their
             # own times, so answers read a little later are measured the same.
-            wait = (scheduled[following] - time.perf_counter_ns()) / 1e9
-            slack = getattr(pool, "wait_slack_s", 0.0)
-            if wait <= slack:
-                answer = pool.get(0)  # read what has come, without waiting
-                while answer is not None:
-                    tally.add(answer)
-                    outstanding -= 1
-                    answer = pool.get(0)
-                remaining = (scheduled[following] - time.perf_counter_ns()) / 1e9
-                if remaining > 0:
-                    time.sleep(remaining)
-                continue
-            wait -= slack
+            wait = (scheduled[following] - time.perf_counter_ns()) / 1e9 - getattr(pool, "wait_slack_s", 0.0)
         else:
             wait = POLL_S
-        answer = pool.get(wait)
+        answer = pool.get(wait)  # wait <= 0: read what has come, without waiting
         while answer is not None:
             tally.add(answer)
             outstanding -= 1
             answer = pool.get(0)
+        if following < stop_at:
+            remaining = (scheduled[following] - time.perf_counter_ns()) / 1e9
+            if remaining > 0 and wait <= 0:
+                time.sleep(remaining)  # the stretch within the slack: a plain sleep to the arrival
+            continue
         if following >= stop_at:
             if outstanding == 0:
                 break
