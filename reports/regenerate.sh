@@ -160,6 +160,9 @@ hybrid)
   FT="bm25+[biencoder:model=models/ft-scifact-train-dense]"
   bench run --dataset scifact --methods "$FT:fusion=rrf,k=10,$FT:fusion=convex,alpha=0.5,norm=minmax,$FT:fusion=convex,alpha=0.5,norm=minmax>>ce:model=models/ce-scifact-train-s3,depth=20,max_length=128" \
     --threads 1 --latency-queries 50 --overwrite "$OVERWRITE" --out reports/runs
+  for d in nfcorpus msmarco-dl19; do
+    bench run --dataset "$d" --methods "$FT:fusion=rrf,k=10,$FT:fusion=convex,alpha=0.5,norm=minmax" --overwrite "$OVERWRITE" --out reports/runs
+  done
   mkdir -p reports/hybrid
   for d in scifact nfcorpus msmarco-dl19; do
     bench report reports/runs/$d/full-* --baseline bm25 --out reports/hybrid/$d-vs-bm25.md --plot reports/hybrid/$d-tradeoff.png
