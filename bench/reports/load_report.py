@@ -96,7 +96,8 @@ def markdown(runs: list[LoadRun], target_qps: float | None = None) -> str:
              "(queueing counts), top-"
              f"{runs[0].k}, {runs[0].latency_threads} intra-op thread(s) per worker. Max QPS: the highest offered "
              "rate whose step met the SLO with no errors, drops or saturation. A step is busy when other processes "
-             "used >= 0.5 core or the hypervisor stole >= 5% of the CPU time (steal).", "", *_table(*capacity_rows(runs)), "", best_within_budget(runs, target_qps), ""]
+             "used >= 0.5 core or the hypervisor stole >= 5% of the CPU time (steal).", "",
+             *_table(*capacity_rows(runs)), "", best_within_budget(runs, target_qps), ""]
     for run in runs:
         lines += [f"### {run.method}", "", *_table(*step_rows(run)), ""]
     return "\n".join(lines)

@@ -118,7 +118,7 @@ def open_step(pool, rate: float, seconds: float, slo: SLO, *, seed: int = 0, lag
             # before the arrival; the rest is a plain sleep (median lag 0.24 ms), not a spin (0.05 ms, but at 1,000
             # QPS a spinning generator holds a core that the workers of a 2-core machine need). Workers stamp their
             # own times, so answers read a little later are measured the same.
-            wait = (scheduled[following] - time.perf_counter_ns()) / 1e9 - getattr(pool, "wait_slack_s", 0.0)
+            wait = (scheduled[following] - time.perf_counter_ns()) / 1e9 - pool.wait_slack_s
         else:
             wait = POLL_S
         answer = pool.get(wait)  # wait <= 0: read what has come, without waiting
@@ -131,14 +131,13 @@ def open_step(pool, rate: float, seconds: float, slo: SLO, *, seed: int = 0, lag
             if remaining > 0 and wait <= 0:
                 time.sleep(remaining)  # the stretch within the slack: a plain sleep to the arrival
             continue
-        if following >= stop_at:
-            if outstanding == 0:
-                break
-            if drain_deadline is None:
-                drain_deadline = time.perf_counter_ns() + int(max(2.0, seconds) * 1e9)
-            elif not cancelled and time.perf_counter_ns() > drain_deadline:
-                pool.stop_queued()
-                cancelled = True
+        if outstanding == 0:
+            break
+        if drain_deadline is None:
+            drain_deadline = time.perf_counter_ns() + int(max(2.0, seconds) * 1e9)
+        elif not cancelled and time.perf_counter_ns() > drain_deadline:
+            pool.stop_queued()
+            cancelled = True
     lag_ms = (sent_ns[:following] - scheduled[:following]) / 1e6
     return _finish(pool, tally, mode="open", origin=scheduled, sent_ns=sent_ns, sent=following, unsent=n - following,
                    first_ns=first_ns, seconds=seconds, offered=rate, clients=None, lag_ms=lag_ms,
