@@ -186,8 +186,12 @@ def test_load_record_sees_another_process_using_a_core():
 
 def test_our_child_processes_are_not_other_load():
     """A process worker of `bench load` or a side of `bench check --against` is the measurement: alive or
-    finished, its CPU time is counted as ours."""
+    finished, its CPU time is counted as ours. The hypervisor's steal is the machine's, not the child's: a CI host
+    may steal over 5% during the window, so busy is judged on what the child could have caused."""
     from bench.harness import machine_load
+
+    def busy_only_from_steal(record: machine_load.LoadRecord) -> bool:
+        return record.busy == (record.steal_fraction >= machine_load.BUSY_STEAL)
 
     start = machine_load.snapshot()
     worker = subprocess.Popen([sys.executable, "-c", BURN.format(seconds=3)])
@@ -195,11 +199,11 @@ def test_our_child_processes_are_not_other_load():
     alive = machine_load.between(start, machine_load.snapshot())
     worker.kill()
     worker.wait()
-    assert alive.other_cores < 0.5 and not alive.busy, alive
+    assert alive.other_cores < 0.5 and busy_only_from_steal(alive), alive
     start = machine_load.snapshot()
     subprocess.run([sys.executable, "-c", BURN.format(seconds=1.5)], check=True)
     finished = machine_load.between(start, machine_load.snapshot())
-    assert finished.other_cores < 0.5 and not finished.busy, finished
+    assert finished.other_cores < 0.5 and busy_only_from_steal(finished), finished
 
 
 def test_busy_rows_and_wide_tie_ranges_get_footnotes():
