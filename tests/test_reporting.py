@@ -196,3 +196,22 @@ def test_scale_command_measures_fits_and_labels_projections(run_cli, tmp_path, s
     code, _, err = run_cli(*args, "--report-only")  # re-fit from stored results: every method, by canonical key
     assert code == 0, err
     assert sorted((out / "scifact" / "scale.md").read_text().splitlines()) == sorted(text.splitlines())
+
+
+def test_a_table_of_rows_from_two_machines_names_each_machine_and_its_rows():
+    """Results re-run on another host join older rows in one report: one 'Hardware:' line naming the first
+    row's machine would pass the others' latency off as measured there."""
+    from bench.reports.leaderboard import markdown
+    from bench.reports.plots import plot_title
+
+    amd = {"cpu": "AMD EPYC", "cores": 2, "memory_gb": 23.5}
+    intel = {"cpu": "Intel Xeon", "cores": 2, "memory_gb": 23.5}
+    same = markdown([make_result("bm25", hardware=amd), make_result("tfidf", hardware=amd)])
+    assert "Hardware: AMD EPYC, 2 cores, 23.5 GB RAM, no GPU." in same and "mixed" not in same
+    rows = [make_result("bm25", hardware=amd), make_result("tfidf", hardware=amd),
+            make_result("biencoder", hardware=intel)]
+    mixed = markdown(rows)
+    assert ("Hardware: mixed, compare latency only between rows of one machine: AMD EPYC, 2 cores, 23.5 GB RAM, "
+            "no GPU (the other 2 rows); Intel Xeon, 2 cores, 23.5 GB RAM, no GPU (`biencoder`).") in mixed
+    assert plot_title(rows, "x").replace("\n", " ").endswith("AMD EPYC, 2 cores, 23.5 GB RAM, no GPU (2 rows); "
+                                                             "Intel Xeon, 2 cores, 23.5 GB RAM, no GPU (1 row)")

@@ -77,3 +77,24 @@ def git_commit() -> str | None:
 def hardware_line(info: dict) -> str:
     gpu = f", GPU {info['gpu']}" if info.get("gpu") else ", no GPU"
     return f"{info.get('cpu')}, {info.get('cores')} cores, {info.get('memory_gb')} GB RAM{gpu}"
+
+
+def hardware_summary(rows: list[tuple[str, dict]], *, name_rows: bool = True) -> str:
+    """The machine of a table's rows, given as (row label, hardware). A report can join results measured on
+    different hosts (a re-run row beside older ones); latency then compares only within one machine, so each
+    machine is named with its rows (or their count), the machine of most rows first."""
+    groups: dict[str, list[str]] = {}
+    for label, info in rows:
+        groups.setdefault(hardware_line(info), []).append(label)
+    if len(groups) <= 1:
+        return next(iter(groups), "unknown")
+    ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
+    parts = []
+    for rank, (line, labels) in enumerate(ordered):
+        if not name_rows:
+            parts.append(f"{line} ({len(labels)} row{'s' if len(labels) != 1 else ''})")
+        elif rank == 0:
+            parts.append(f"{line} (the other {len(labels)} rows)")
+        else:
+            parts.append(f"{line} ({', '.join(f'`{label}`' for label in labels)})")
+    return "mixed, compare latency only between rows of one machine: " + "; ".join(parts)

@@ -6,7 +6,7 @@ from collections import Counter
 from rich.markup import escape
 from rich.table import Table
 
-from bench.harness.environment import hardware_line
+from bench.harness.environment import hardware_summary
 from bench.harness.result import Result
 from bench.reports.columns import Column, with_measures
 
@@ -159,7 +159,7 @@ def markdown(results: list[Result]) -> str:
     first = results[0]
     lines = table_lines(results) + [
         "",
-        f"Hardware: {hardware_line(first.hardware)}. {versions_line(first)} "
+        f"Hardware: {hardware_summary([(r.method, r.hardware) for r in results])}. {versions_line(first)} "
         f"Commit {first.git_commit}. {latency_sentence(results)} "
         "Stages: cascade first stage + rerank, dense query encoding + search. Best per column in bold.",
         *footnotes(results),

@@ -1,6 +1,7 @@
 """Trade-off plots for sweeps: Pareto fronts and one-parameter curves (matplotlib, Agg backend)."""
 from __future__ import annotations
 
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 
@@ -10,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bench.core import atomic  # noqa: E402
-from bench.harness.environment import hardware_line  # noqa: E402
+from bench.harness.environment import hardware_summary  # noqa: E402
 from bench.harness.result import Result  # noqa: E402
 from bench.reports.columns import column  # noqa: E402
 
@@ -19,7 +20,8 @@ def plot_title(results: list[Result], what: str) -> str:
     info = results[0].dataset
     padded = f" + {'+'.join(info.subset['distractors'])}" if info.subset.get("distractors") else ""
     split = f" ({info.split} split)" if info.split and info.split != "test" else ""
-    return f"{what}\n{info.name}{padded}: {info.n_docs:,} docs, {info.n_queries}{split} queries — {hardware_line(results[0].hardware)}"
+    machines = textwrap.fill(hardware_summary([(r.method, r.hardware) for r in results], name_rows=False), 110)
+    return f"{what}\n{info.name}{padded}: {info.n_docs:,} docs, {info.n_queries}{split} queries\n{machines}"
 
 
 def save_figure(figure, path: Path) -> Path:
@@ -67,7 +69,8 @@ def pareto_plot(results: list[Result], path: Path, metrics: tuple[str, ...] = ("
     latencies = [("end-to-end p50 latency (ms, log scale)", end_to_end.get)]
     if any(search.get(r) for r in results):
         latencies.append(("search-only p50 latency (ms, log scale; query encoding excluded)", search.get))
-    figure, axes = plt.subplots(len(metrics), len(latencies), figsize=(7 * len(latencies), 5 * len(metrics)), squeeze=False)
+    figure, axes = plt.subplots(len(metrics), len(latencies), figsize=(7 * len(latencies), 5 * len(metrics)), squeeze=False,
+                               layout="constrained")
     by_method = defaultdict(list)
     for result in results:
         by_method[result.method_name].append(result)
@@ -138,7 +141,7 @@ def tradeoff_plot(results: list[Result], path: Path, metric: str = "nDCG@10") ->
     with their own marker, each point labelled with its method, the Pareto frontier drawn through them all."""
     quality, latency = column(metric).get, column("p50_ms").get
     shown = sorted((r for r in results if latency(r) and quality(r) is not None and not is_sanity(r)), key=latency)
-    figure, ax = plt.subplots(figsize=(11, 7))
+    figure, ax = plt.subplots(figsize=(11, 7), layout="constrained")
     for kind, marker in FAMILY_MARKERS.items():
         members = [r for r in shown if family(r) == kind]
         if members:

@@ -10,7 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.core import atomic
-from bench.harness.environment import hardware_line
+from bench.harness.environment import hardware_summary
 from bench.harness.result import Result
 from bench.reports.columns import Column, column, method_facts, ratio, row, with_measures
 from bench.reports.leaderboard import latency_sentence
@@ -53,7 +53,7 @@ def write_report(results: list[Result], folder: Path) -> list[Path]:
     reference = f"`{flat.method}` (exact float search over the same cached embeddings)" if flat else "none"
     lines += ["", f"Ratio columns (/ flat) compare with {reference}. "
               "Latency: one query at a time; search p50 excludes query encoding; cascades split into first stage and "
-              "rerank p50. " + latency_sentence(results) + " " + hardware_line(results[0].hardware), ""]
+              "rerank p50. " + latency_sentence(results) + " " + hardware_summary([(r.method, r.hardware) for r in results]), ""]
     atomic.write_text(written[1], "\n".join(lines))
     written.append(pareto_plot(results, folder / "pareto.png"))
     written += _bits_plot(results, folder)
