@@ -46,6 +46,9 @@ EXPENSIVE_AS_SHOWN = {
     "bench sweep --config sweeps/quantization.toml",
     "bench sweep --config sweeps/ivf-binary.toml --distractors nfcorpus,cacm,msmarco-dl19",
     "bench sweep --dataset msmarco-dl19 --method \"bm25>>ce:model=models/ce;depth=10,20,50,100,200\"",
+    # a model folder only `bench train` writes (its card names the dev slice): tests/test_dev_slice.py runs --dev-of
+    "bench sweep --dataset scifact --dev-of models/ft-scifact-train-dense --baseline bm25 "
+    "--method \"bm25+[biencoder:model=models/ft-scifact-train-dense]:fusion=convex;alpha=0.3,0.5,0.7\"",
     "bench scale --dataset scifact --methods bm25,biencoder,binary,ivf:nlist=1024,nprobe=16 "
     "--sizes 10k,50k,100k,200k --project 1m,8.8m --budget-ms 100",
     # capacity searches: minutes per method, and a 100k-document dense index

@@ -22,6 +22,9 @@ from bench.core.errors import BenchError
 @click.option("--seed", type=int, default=None, help="Subset seed (default 0).")
 @click.option("--split", default=None,
               help="Qrels split to tune on (default: the config's, else the card's, usually test). Example: --split train")
+@click.option("--dev-of", "dev_of", type=click.Path(file_okay=False), default=None,
+              help="Tune on the dev slice a `bench train` model held out (its card's split and seed), e.g. a fusion "
+                   "weight for that fine-tuned arm. Example: --dev-of models/ft-scifact-train-dense")
 @click.option("--distractors", default=None, help="Pad the corpus with these datasets. Example: --distractors nfcorpus,cacm")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
 @click.option("--baseline", default=None,
@@ -32,8 +35,8 @@ from bench.core.errors import BenchError
               help="Where results, tables and plots go (reports/ is regenerated only by reports/regenerate.sh).")
 @overwrite_option("reuse")
 @executor_options
-def sweep(grids, config_path, dataset, corpus, queries, seed, split, distractors, data_dir, baseline, out, overwrite,
-          **measuring) -> None:
+def sweep(grids, config_path, dataset, corpus, queries, seed, split, dev_of, distractors, data_dir, baseline, out,
+          overwrite, **measuring) -> None:
     """Run every point of parameter grids and write a table, CSV and trade-off plots.
 
     \b
@@ -43,6 +46,8 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, split, distractors
       bench sweep --config sweeps/quantization.toml
       bench sweep --dataset scifact --distractors nfcorpus,cacm,msmarco-dl19 --method "ivf:nlist=64;nprobe=1,4,16"
       bench sweep --dataset scifact --split train --method "bm25+biencoder:fusion=convex;alpha=0.2,0.5,0.8"
+      bench sweep --dataset scifact --dev-of models/ft-scifact-train-dense \
+        --method "bm25+[biencoder:model=models/ft-scifact-train-dense]:fusion=convex;alpha=0.3,0.5,0.7"
     """
     from bench.harness.job import Job
     from bench.harness.store import group_dir, merged_with_folder
@@ -61,14 +66,22 @@ def sweep(grids, config_path, dataset, corpus, queries, seed, split, distractors
 
         cascades = top_level(all_grids[0], ">>")
         baseline = all_grids[0][: cascades[-1]] if cascades else "biencoder"
+    dataset = dataset or config.get("dataset", "scifact")
+    queries = queries if queries is not None else config.get("queries")
+    split = split or config.get("split")
+    query_list = None
+    if dev_of:
+        from bench.training.dev_slice import dev_slice_of
+
+        if queries is not None or split is not None:
+            raise BenchError("--dev-of names the queries and their split: drop --queries / --split")
+        split, query_list = dev_slice_of(Path(dev_of), dataset, data_dir=data_dir)
     if baseline:
         base = resolve(baseline)
         points = [base] + [p for p in points if p.key != base.key]
-    job = Job.create(points, dataset=dataset or config.get("dataset", "scifact"),
-                     corpus=corpus or str(config.get("corpus", "full")),
-                     queries=queries if queries is not None else config.get("queries"),
-                     seed=seed if seed is not None else config.get("seed", 0), split=split or config.get("split"),
-                     data_dir=data_dir,
+    job = Job.create(points, dataset=dataset, corpus=corpus or str(config.get("corpus", "full")), queries=queries,
+                     seed=seed if seed is not None else config.get("seed", 0), split=split,
+                     data_dir=data_dir, query_list=query_list,
                      distractors=distractors or config.get("distractors"), overwrite=overwrite, out_dir=out, **measuring)
     with make_progress(err_console) as progress:
         outcome = job.run(progress=progress, on_warning=warn)

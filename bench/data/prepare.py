@@ -5,7 +5,7 @@ import functools
 
 from bench.data.dataset import Dataset, Pool
 from bench.data.resolve import card_pools, load_dataset, load_pool
-from bench.data.subset import make_subset, parse_size
+from bench.data.subset import QueryList, make_subset, parse_size
 from bench.core.errors import BenchError
 
 
@@ -24,6 +24,7 @@ def prepare_dataset(
     split: str | None = None,
     data_dir: str | None = None,
     distractors: str | None = None,
+    query_list: QueryList | None = None,
 ) -> Dataset:
     """``--corpus`` above the home collection pads it with ``distractors`` (comma-separated pools or collections),
     by default the pools the dataset's card names, else every pool found in the data folders, in name order."""
@@ -40,4 +41,4 @@ def prepare_dataset(
     else:
         names = []
     pools = [_pool(pool, data_dir) for pool in names]
-    return make_subset(data, corpus_size=size, n_queries=queries, seed=seed, pools=pools)
+    return make_subset(data, corpus_size=size, n_queries=queries, seed=seed, pools=pools, query_list=query_list)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import dataclass
 
 from bench.data.dataset import Dataset, Pool
 from bench.data.distractors import padding, choose
@@ -36,9 +37,34 @@ def parse_size(text: str | int | None) -> int | None:
     return size
 
 
+@dataclass(frozen=True)
+class QueryList:
+    """Queries named by id, with a label saying where the list came from (e.g. a trained model's dev slice): a
+    tuning set that is neither the evaluated split nor a random sample of it."""
+
+    ids: tuple[str, ...]
+    label: str
+
+
+def _listed(dataset: Dataset, judged: list[str], query_list: QueryList) -> list[str]:
+    """The listed ids in query order; an id the split lacks, or one without a relevant judgment, is an error."""
+    missing = [qid for qid in query_list.ids if qid not in dataset.queries]
+    if missing:
+        raise BenchError(f"{query_list.label}: query '{missing[0]}' is not in the {dataset.split} split of "
+                         f"'{dataset.name}' ({len(missing)} of {len(query_list.ids)} missing)")
+    wanted, judged_set = set(query_list.ids), set(judged)
+    unjudged = sorted(wanted - judged_set)
+    if unjudged:
+        raise BenchError(f"{query_list.label}: query '{unjudged[0]}' has no relevant judgment in '{dataset.name}'")
+    if not wanted:
+        raise BenchError(f"{query_list.label}: the query list is empty")
+    return [qid for qid in judged if qid in wanted]
+
+
 def make_subset(dataset: Dataset, *, corpus_size: int | None = None, n_queries: int | None = None, seed: int = 0,
-                pools: list[Pool] | tuple = ()) -> Dataset:
-    """Sample ``n_queries`` judged queries and a corpus of ``corpus_size`` docs that keeps all their judged docs.
+                pools: list[Pool] | tuple = (), query_list: QueryList | None = None) -> Dataset:
+    """Sample ``n_queries`` judged queries (or take ``query_list``'s) and a corpus of ``corpus_size`` docs that
+    keeps all their judged docs.
 
     Up to the home corpus's size, documents come from the home corpus only (judged ones first, then a seeded
     sample of the rest). Above it, every home document is kept and ``pools`` fill the rest: padding only ever
@@ -50,7 +76,11 @@ def make_subset(dataset: Dataset, *, corpus_size: int | None = None, n_queries: 
     if not judged:
         raise BenchError(f"dataset '{dataset.name}': no query has a relevant judgment")
     rng = random.Random(seed)
-    if n_queries is not None:
+    if query_list is not None:
+        if n_queries is not None:
+            raise BenchError("--queries samples queries and a query list names them: give one of the two")
+        query_ids = _listed(dataset, judged, query_list)
+    elif n_queries is not None:
         if n_queries <= 0:
             raise BenchError("--queries must be positive")
         if n_queries > len(judged):
@@ -114,8 +144,9 @@ def make_subset(dataset: Dataset, *, corpus_size: int | None = None, n_queries: 
         split=dataset.split,
         subset={
             "corpus": "full" if corpus_size is None else corpus_size,
-            "queries": "all" if n_queries is None else n_queries,
+            "queries": len(query_ids) if query_list else "all" if n_queries is None else n_queries,
             "seed": seed,
+            **({"query_list": query_list.label} if query_list else {}),
             **subset_notes,
         },
         warnings=warnings,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from bench.data.dataset import Dataset
+from bench.data.subset import QueryList
 from bench.core.errors import BenchError
 from bench.harness.executors import ExecutorChoice
 from bench.harness.result import Result, SubsetInfo
@@ -51,12 +52,14 @@ class DataSelection:
     split: str | None = None
     data_dir: str | None = None
     distractors: str | None = None
+    query_list: QueryList | None = None  # queries named by id (a trained model's dev slice), instead of a sample
 
     def prepare(self) -> Dataset:
         from bench.data.prepare import prepare_dataset
 
         return prepare_dataset(self.dataset, corpus=self.corpus, queries=self.queries, seed=self.seed,
-                               split=self.split, data_dir=self.data_dir, distractors=self.distractors)
+                               split=self.split, data_dir=self.data_dir, distractors=self.distractors,
+                               query_list=self.query_list)
 
 
 @dataclass
@@ -79,7 +82,8 @@ class Job:
     @classmethod
     def create(cls, methods: Iterable[str | MethodSpec | ResolvedSpec] | str, *, dataset: str = "scifact", corpus: str | int = "full",
                queries: int | None = None, seed: int = 0, split: str | None = None, data_dir: str | None = None,
-               distractors: str | None = None, overwrite: Overwrite | str = Overwrite.REUSE, executor: str = "local",
+               distractors: str | None = None, query_list: QueryList | None = None,
+               overwrite: Overwrite | str = Overwrite.REUSE, executor: str = "local",
                ray_address: str | None = None, workers: int | None = None, **settings) -> "Job":
         """Validate everything up front; ``settings`` are ``RunSettings`` fields (``threads=None``: all cores);
         ``executor``/``ray_address``/``workers`` say where the work runs (``bench.harness.executors``)."""
@@ -101,7 +105,7 @@ class Job:
             settings["out_dir"] = Path(settings["out_dir"])
         run_settings = RunSettings(**settings).validate()
         data = DataSelection(dataset, parse_size(corpus) if isinstance(corpus, str) else corpus, queries, seed, split,
-                             data_dir, distractors)
+                             data_dir, distractors, query_list)
         return cls(data, specs, run_settings, Overwrite.parse(overwrite),
                    ExecutorChoice(executor, ray_address, workers).validate())
 

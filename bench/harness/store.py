@@ -27,7 +27,8 @@ def subset_tag(dataset_info: SubsetInfo) -> str:
     padded = "+" + "+".join(subset["distractors"]) + "-" if subset.get("distractors") else ""
     if corpus == "full" and queries == "all":
         return f"{padded}full-{dataset_info.fingerprint[:8]}"
-    return f"{padded}{corpus}docs-{queries}q-seed{subset.get('seed', 0)}-{dataset_info.fingerprint[:8]}"
+    drawn = "listed" if subset.get("query_list") else f"seed{subset.get('seed', 0)}"
+    return f"{padded}{corpus}docs-{queries}q-{drawn}-{dataset_info.fingerprint[:8]}"
 
 
 def group_dir(out_dir: Path, dataset_info: SubsetInfo) -> Path:
