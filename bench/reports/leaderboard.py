@@ -159,7 +159,7 @@ def markdown(results: list[Result]) -> str:
     first = results[0]
     lines = table_lines(results) + [
         "",
-        f"Hardware: {hardware_summary([(r.method, r.hardware) for r in results])}. {versions_line(first)} "
+        f"Hardware: {hardware_summary(results)}. {versions_line(first)} "
         f"Commit {first.git_commit}. {latency_sentence(results)} "
         "Stages: cascade first stage + rerank, dense query encoding + search. Best per column in bold.",
         *footnotes(results),

@@ -20,7 +20,7 @@ def plot_title(results: list[Result], what: str) -> str:
     info = results[0].dataset
     padded = f" + {'+'.join(info.subset['distractors'])}" if info.subset.get("distractors") else ""
     split = f" ({info.split} split)" if info.split and info.split != "test" else ""
-    machines = textwrap.fill(hardware_summary([(r.method, r.hardware) for r in results], name_rows=False), 110)
+    machines = textwrap.fill(hardware_summary(results, name_rows=False), 110)
     return f"{what}\n{info.name}{padded}: {info.n_docs:,} docs, {info.n_queries}{split} queries\n{machines}"
 
 

@@ -144,8 +144,7 @@ def board(key: tuple[str, str], group: list[Result], baseline: str | None, test:
         extras.append(ExtraColumn(*capacity, "qps", "open-loop capacity within the SLO (bench load)"))
         notes.append(capacity_note([run for run in load_runs or [] if run.method in {r.method for r in group}]))
     notes += footnotes(group)
-    notes.append(f"Best per column in bold. Hardware: {hardware_summary([(r.method, r.hardware) for r in group])}. "
-                 f"{versions_line(group[0])}")
+    notes.append(f"Best per column in bold. Hardware: {hardware_summary(group)}. {versions_line(group[0])}")
     return Board(key, group, base, marks, extras, notes)
 
 

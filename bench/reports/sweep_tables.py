@@ -53,7 +53,7 @@ def write_report(results: list[Result], folder: Path) -> list[Path]:
     reference = f"`{flat.method}` (exact float search over the same cached embeddings)" if flat else "none"
     lines += ["", f"Ratio columns (/ flat) compare with {reference}. "
               "Latency: one query at a time; search p50 excludes query encoding; cascades split into first stage and "
-              "rerank p50. " + latency_sentence(results) + " " + hardware_summary([(r.method, r.hardware) for r in results]), ""]
+              "rerank p50. " + latency_sentence(results) + " " + hardware_summary(results), ""]
     atomic.write_text(written[1], "\n".join(lines))
     written.append(pareto_plot(results, folder / "pareto.png"))
     written += _bits_plot(results, folder)
