@@ -105,6 +105,23 @@ def test_cross_encoder_onnx_scores_agree_with_torch(tmp_path, toy_dataset):
     assert np.isfinite(scores["onnx-int8"]).all() and np.abs(scores["onnx-int8"] - scores["torch"]).max() < 0.05
 
 
+def test_an_int8_vector_or_score_does_not_depend_on_its_batch_mates(tiny_model, onnx_cache, tmp_path, toy_dataset):
+    """Dynamic int8 scales activations over the whole batch: batched, a text's vector would change with the texts
+    beside it, and a cached vector or score would not be what serving one query computes."""
+    _, alone = _encode(tiny_model, "onnx-int8", onnx_cache, batch_size=1)
+    for batch_size in (2, 4):
+        _, batched = _encode(tiny_model, "onnx-int8", onnx_cache, batch_size=batch_size)
+        np.testing.assert_array_equal(batched, alone)
+    model = make_tiny_cross_encoder(tmp_path / "ce")
+    data = load_dataset(str(toy_dataset))
+    pairs = [(q, doc.flat()) for q in data.queries.values() for doc in data.corpus.values()]
+    ce = build(f"bm25>>ce:model={model},batch_size=8,runtime=onnx-int8", Context(cache_dir=tmp_path / "cache")).reranker
+    ce.prepare(data)
+    together, first_alone = ce.predict(pairs), ce.predict(pairs[:1])
+    ce.close()
+    assert together[0] == first_alone[0]
+
+
 def test_dense_method_runs_end_to_end_on_onnx(tiny_model, toy_dataset):
     from bench.harness.runner import run_method
     from bench.harness.settings import RunSettings

@@ -52,7 +52,7 @@ class Encoder:
         import torch
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-        from bench.encoding.runtimes import check_runtime
+        from bench.encoding.runtimes import check_runtime, rows_per_forward
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
@@ -67,7 +67,7 @@ class Encoder:
         self.device = "cpu" if config.runtime != "torch" and device == "auto" else resolve_device(device)
         if config.runtime != "torch" and self.device != "cpu":
             raise BenchError(f"runtime={config.runtime} runs on the CPU; use --device cpu or runtime=torch on {self.device}")
-        self.batch_size = batch_size
+        self.batch_size = rows_per_forward(config.runtime, batch_size)
         if threads:
             torch.set_num_threads(threads)
         self.resolved = resolve_model(config.model)

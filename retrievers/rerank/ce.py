@@ -18,7 +18,7 @@ from bench.data.dataset import Dataset
 from bench.encoding.encoder import resolve_device
 from bench.core.errors import BenchError
 from bench.encoding.models import missing_model_error, model_identity, resolve_model
-from bench.encoding.runtimes import RUNTIMES, check_runtime, runtime_key, runtime_problem
+from bench.encoding.runtimes import RUNTIMES, check_runtime, rows_per_forward, runtime_key, runtime_problem
 from retrievers.base import Param
 from retrievers.rerank.base import DEPTH, Reranker
 
@@ -29,7 +29,7 @@ class CrossEncoderReranker(Reranker):
     params = {
         "depth": DEPTH,
         "model": Param(str, "cross-encoder/ms-marco-MiniLM-L-6-v2", "hub id or local folder (e.g. from bench train cross-encoder)"),
-        "batch_size": Param(int, 32, "query-document pairs per forward pass", min=1),
+        "batch_size": Param(int, 32, "query-document pairs per forward pass (onnx-int8: always 1)", min=1),
         "max_length": Param(int, 512, "truncate each pair to this many tokens", min=8),
         "runtime": Param(str, "torch", "engine for the forward pass: torch, onnx (exported once into the cache) or "
                          "onnx-int8 (dynamic int8 quantisation)", RUNTIMES),
@@ -111,8 +111,9 @@ class CrossEncoderReranker(Reranker):
         scores = np.empty(len(pairs), dtype=np.float32)
         keys = [key for key in ("input_ids", "token_type_ids", "attention_mask") if key in encoded]
         with torch.inference_mode():
-            for start in range(0, len(order), self.config["batch_size"]):
-                rows = order[start : start + self.config["batch_size"]]
+            step = rows_per_forward(self.config["runtime"], self.config["batch_size"])
+            for start in range(0, len(order), step):
+                rows = order[start : start + step]
                 batch = self.tokenizer.pad({key: [encoded[key][i] for i in rows] for key in keys}, return_tensors="pt")
                 logits = self._forward({key: value.to(self.device) for key, value in batch.items()}).float()
                 values = logits[:, 0] if logits.shape[1] == 1 else torch.softmax(logits, dim=1)[:, 1]
