@@ -48,16 +48,16 @@ class QueryList:
 
 def _listed(dataset: Dataset, judged: list[str], query_list: QueryList) -> list[str]:
     """The listed ids in query order; an id the split lacks, or one without a relevant judgment, is an error."""
+    if not query_list.ids:
+        raise BenchError(f"{query_list.label}: the query list is empty")
     missing = [qid for qid in query_list.ids if qid not in dataset.queries]
     if missing:
         raise BenchError(f"{query_list.label}: query '{missing[0]}' is not in the {dataset.split} split of "
                          f"'{dataset.name}' ({len(missing)} of {len(query_list.ids)} missing)")
-    wanted, judged_set = set(query_list.ids), set(judged)
-    unjudged = sorted(wanted - judged_set)
+    wanted = set(query_list.ids)
+    unjudged = sorted(wanted.difference(judged))
     if unjudged:
         raise BenchError(f"{query_list.label}: query '{unjudged[0]}' has no relevant judgment in '{dataset.name}'")
-    if not wanted:
-        raise BenchError(f"{query_list.label}: the query list is empty")
     return [qid for qid in judged if qid in wanted]
 
 
